@@ -1,0 +1,1 @@
+"""Benchmark adapters (one module or package per dataset), pose readers and metrics."""

@@ -1,0 +1,1 @@
+"""Metrics with named, versioned protocols; every value comes with its signature."""

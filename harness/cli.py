@@ -1,0 +1,161 @@
+"""Command line: ``python -m harness {list,run,prepare} ...``.
+
+Imports are lazy: ``list`` never loads torch. Errors the user can cause end in one line on
+stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from harness.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    return [item for group in (args.set or []) for item in group]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print the registered methods and benchmarks with their task types."""
+    from harness.benchmark import data_root
+    from harness.registry import BENCHMARKS, METHODS
+    from harness.runner import resolve_bench_config
+
+    methods = {name: {"tasks": list(cls.tasks), "presets": cls.presets(),
+                      "pretraining": cls.has_pretraining, "summary": cls.summary}
+               for name, cls in METHODS.entries().items()}
+    root = data_root(args.data_root)
+    benches = {}
+    for name, cls in BENCHMARKS.entries().items():
+        bench = cls(resolve_bench_config(name, []), root=root)
+        benches[name] = {"task": cls.task, "version": cls.version, "summary": cls.summary,
+                         "prepared": bench.is_prepared()}
+    if args.json:
+        print(json.dumps({"methods": methods, "benchmarks": benches}, indent=2))
+        return 0
+    print("methods:")
+    for name, m in methods.items():
+        print(f"  {name:<12} tasks: {','.join(m['tasks']):<14} presets: "
+              f"{','.join(m['presets']):<12} {m['summary']}")
+    print(f"benchmarks (data root: {root}):")
+    for name, b in benches.items():
+        state = "prepared" if b["prepared"] else "not prepared"
+        print(f"  {name:<14} task: {b['task']:<5} v{b['version']:<4} {state:<13} {b['summary']}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one cell and print where its results are."""
+    from harness.runner import RunOptions, run_cell
+
+    opts = RunOptions(method=args.method, bench=args.bench, seed=args.seed, preset=args.preset,
+                      overrides=_overrides(args), out=Path(args.out),
+                      tracking_uri=args.tracking_uri,
+                      data_root=Path(args.data_root) if args.data_root else None,
+                      force=args.force, device=args.device, threads=args.threads,
+                      quiet=args.quiet)
+    result, path = run_cell(opts)
+    test = result["metrics"]["test"]
+    print(f"{result['method']} on {result['bench']} (seed {result['seed']}): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in test.items()))
+    print(f"result: {path}")
+    print(f"predictions: {path.parent / 'predictions'}")
+    print(f"mlflow: {result['mlflow']['tracking_uri']} run {result['mlflow']['run_id']}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Prepare a benchmark's store from source files (or generate a synthetic one)."""
+    from harness.registry import BENCHMARKS
+    from harness.runner import resolve_bench_config
+
+    cls = BENCHMARKS.get(args.bench)
+    cfg = resolve_bench_config(args.bench, _overrides(args))
+    bench = cls(cfg, root=Path(args.data_root) if args.data_root else None)
+    source = Path(args.source) if args.source else None
+    if source is not None and not source.exists():
+        raise UserError(f"--source {source} does not exist")
+    options: dict[str, Any] = {"format": args.format,
+                               "labels": Path(args.labels) if args.labels else None}
+    path = bench.prepare(source, force=args.force, **options)
+    from harness.store import PoseStore
+
+    store = PoseStore(path, verify=False)
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(store.splits().items()))
+    print(f"{args.bench}: {len(store)} clips ({counts}) in {path}")
+    print(f"fingerprint: {store.fingerprint}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the harness CLI."""
+    parser = _Parser(prog="python -m harness",
+                     description="Benchmark and reproducibility harness for skeleton-based "
+                                 "sign language understanding.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("list", help="methods and benchmarks with their task types")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
+                                       "or ./data)")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("run", help="run one cell: train, select on dev, evaluate, record")
+    p.add_argument("--method", required=True)
+    p.add_argument("--bench", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preset", default="smoke", help="method preset (default: smoke)")
+    p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
+                   help="override a config value, e.g. finetune.epochs=3 ('+key=v' adds a key)")
+    p.add_argument("--out", default="outputs", help="output folder (default: ./outputs)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
+                                          "or sqlite under --out)")
+    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
+                                       "or ./data)")
+    p.add_argument("--force", action="store_true", help="rerun a finished cell from scratch")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("prepare", help="convert a benchmark's pose files into the store")
+    p.add_argument("bench")
+    p.add_argument("--source", help="folder or file with the published pose data")
+    p.add_argument("--format", help="source format (detected when not given)")
+    p.add_argument("--labels", help="label / annotation file")
+    p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
+                   help="override a benchmark config value (e.g. data.synth.vocab_size=20)")
+    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
+                                       "or ./data)")
+    p.add_argument("--force", action="store_true", help="replace an existing store")
+    p.set_defaults(func=cmd_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        message = " ".join(str(exc).split())
+        print(f"error: {message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

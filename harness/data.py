@@ -1,0 +1,201 @@
+"""Batches from a prepared store: temporal sampling, augmentation, padding, prefetching.
+
+Every random choice comes from a generator seeded by (seed, stage, epoch, batch index), so a
+run resumed in the middle of an epoch sees exactly the batches an uninterrupted run sees.
+Evaluation is deterministic: no augmentation and uniform temporal subsampling.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.store import PoseStore
+from harness.tasks import Batch
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """Data-path settings, from the resolved config's ``data`` section."""
+
+    max_frames: int = 64
+    speed_jitter: float = 0.2      # train: resample length by a factor in [1 - j, 1 + j]
+    scale_jitter: float = 0.1      # train: isotropic scale factor in [1 - j, 1 + j]
+    rotate_deg: float = 10.0       # train: in-plane rotation in [-r, r] degrees
+    shift: float = 0.05            # train: shift by up to this fraction of the frame size
+    joints: tuple[int, ...] | None = None   # keep only these joints (None: all)
+
+    @classmethod
+    def from_config(cls, data: dict[str, Any], joints: Sequence[int] | None) -> DataOptions:
+        """Build from the ``data`` config section and the joints the model reads."""
+        aug = data.get("augment", {})
+        return cls(max_frames=int(data["max_frames"]),
+                   speed_jitter=float(aug.get("speed", 0.0)),
+                   scale_jitter=float(aug.get("scale", 0.0)),
+                   rotate_deg=float(aug.get("rotate_deg", 0.0)),
+                   shift=float(aug.get("shift", 0.0)),
+                   joints=tuple(joints) if joints is not None else None)
+
+
+def eval_frame_indices(n: int, max_frames: int) -> np.ndarray:
+    """Deterministic frame choice for evaluation: all frames, or uniformly spaced ones."""
+    if n <= max_frames:
+        return np.arange(n)
+    return np.round(np.linspace(0, n - 1, max_frames)).astype(np.int64)
+
+
+def train_frame_indices(n: int, max_frames: int, jitter: float,
+                        rng: np.random.Generator) -> np.ndarray:
+    """Random speed change (resampling) then, if still too long, a random contiguous window."""
+    factor = 1.0 + rng.uniform(-jitter, jitter) if jitter > 0 else 1.0
+    length = max(1, int(round(n * factor)))
+    idx = np.clip(np.round(np.linspace(0, n - 1, length)), 0, n - 1).astype(np.int64)
+    if length > max_frames:
+        start = int(rng.integers(0, length - max_frames + 1))
+        idx = idx[start:start + max_frames]
+    return idx
+
+
+class ClipLoader:
+    """Iterates over batches of clips of one split of a store."""
+
+    def __init__(self, store: PoseStore, indices: Sequence[int], batch_size: int,
+                 options: DataOptions, *, train: bool, seed: int = 0, stage: str = "") -> None:
+        self.store = store
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.batch_size = batch_size
+        self.options = options
+        self.train = train
+        self.seed = seed
+        self.stage_key = sum(ord(c) * 31 ** i for i, c in enumerate(stage)) % (2 ** 31)
+        if not train:  # sort by length so that padding is small; the order is deterministic
+            lengths = np.diff(store.offsets)[self.indices]
+            self.indices = self.indices[np.argsort(lengths, kind="stable")]
+
+    def __len__(self) -> int:
+        if self.train:
+            return len(self.indices) // self.batch_size or 1
+        return -(-len(self.indices) // self.batch_size)
+
+    def _order(self, epoch: int) -> np.ndarray:
+        if not self.train:
+            return self.indices
+        rng = np.random.default_rng([self.seed, self.stage_key, epoch])
+        return self.indices[rng.permutation(len(self.indices))]
+
+    def batches(self, epoch: int = 0, start: int = 0, prefetch: int = 2) -> Iterator[Batch]:
+        """Batches of ``epoch`` from batch number ``start`` on, built in a background thread."""
+        order = self._order(epoch)
+        n = len(self)
+        slices = [order[b * self.batch_size:(b + 1) * self.batch_size] for b in range(start, n)]
+        numbers = range(start, n)
+        if prefetch <= 0:
+            for b, chunk in zip(numbers, slices, strict=True):
+                yield self.make_batch(chunk, epoch, b)
+            return
+        yield from _prefetched(
+            (lambda b=b, chunk=chunk: self.make_batch(chunk, epoch, b))
+            for b, chunk in zip(numbers, slices, strict=True)
+        )
+
+    def make_batch(self, chunk: np.ndarray, epoch: int, number: int) -> Batch:
+        """Load, sample, augment and pad the clips ``chunk`` into one batch."""
+        opts = self.options
+        rng = np.random.default_rng([self.seed, self.stage_key, epoch, number, 7])
+        kps, confs, valids = [], [], []
+        for i in chunk:
+            kp, conf, valid = self.store.arrays(int(i))
+            n = len(kp)
+            idx = (train_frame_indices(n, opts.max_frames, opts.speed_jitter, rng) if self.train
+                   else eval_frame_indices(n, opts.max_frames))
+            if opts.joints is not None:
+                kp, conf, valid = (kp[:, opts.joints], conf[:, opts.joints],
+                                   valid[:, opts.joints])
+            kp, conf, valid = kp[idx], conf[idx], valid[idx]
+            info = self.store.clips[int(i)]
+            if self.train:
+                kp = self._augment(kp, info.frame_size, info.coord_space, rng)
+            kps.append(kp)
+            confs.append(conf)
+            valids.append(valid)
+        lengths = [len(k) for k in kps]
+        t_max, b = max(lengths), len(kps)
+        v, c = kps[0].shape[1], kps[0].shape[2]
+        keypoints = np.zeros((b, t_max, v, c), np.float32)
+        confidence = np.zeros((b, t_max, v), np.float32)
+        valid_arr = np.zeros((b, t_max, v), bool)
+        frame_mask = np.zeros((b, t_max), bool)
+        for j, (kp, conf, valid) in enumerate(zip(kps, confs, valids, strict=True)):
+            keypoints[j, :len(kp)] = kp
+            confidence[j, :len(kp)] = conf
+            valid_arr[j, :len(kp)] = valid
+            frame_mask[j, :len(kp)] = True
+        clips = [self.store.clips[int(i)] for i in chunk]
+        return Batch(
+            ids=[c.id for c in clips],
+            keypoints=torch.from_numpy(keypoints),
+            confidence=torch.from_numpy(confidence),
+            valid=torch.from_numpy(valid_arr),
+            frame_mask=torch.from_numpy(frame_mask),
+            gloss=[c.gloss for c in clips],
+            text=[c.text for c in clips],
+        )
+
+    def _augment(self, kp: np.ndarray, frame_size: tuple[int, int] | None, coord_space: str,
+                 rng: np.random.Generator) -> np.ndarray:
+        opts = self.options
+        if coord_space == "pixel" and frame_size:
+            w, h = frame_size
+        else:
+            w = h = 1.0
+        center = np.array([w / 2, h / 2], np.float32)
+        scale = 1.0 + rng.uniform(-opts.scale_jitter, opts.scale_jitter)
+        theta = np.deg2rad(rng.uniform(-opts.rotate_deg, opts.rotate_deg))
+        shift = rng.uniform(-opts.shift, opts.shift, size=2) * np.array([w, h])
+        rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+        mat = (scale * rot).astype(np.float32)
+        out = kp.copy()
+        out[..., :2] = (kp[..., :2] - center) @ mat.T + center + shift.astype(np.float32)
+        return out
+
+
+def _prefetched(jobs: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Run zero-argument callables in a background thread, yielding results in order."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            for job in jobs:
+                if stop.is_set():
+                    return
+                q.put((True, job()))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            q.put((False, exc))
+            return
+        q.put((True, done))
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.01)

@@ -1,0 +1,62 @@
+"""The result file of a cell (result.json): schema, validation and loading.
+
+A result is written once, atomically, after the predictions; a cell counts as finished only
+when its result.json exists, parses and validates. Fields (schema version 1):
+
+- ``schema``, ``status`` ("finished"), ``method``, ``preset``, ``bench``, ``task``, ``seed``
+- ``cell_key``, ``config_hash``; ``benchmark``: name, version, data fingerprint, counts
+- ``metrics``: split -> name -> value; ``signatures``: metric family -> signature
+- ``selection``: the split and metric that chose the checkpoint, its value and epoch
+- ``code``: git sha, dirty flag, diff hash; ``environment``; ``slurm``; ``timings``
+- ``mlflow``: tracking URI and run id; ``files``: predictions and config, relative paths
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+RESULT_FILE = "result.json"
+
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "schema": int, "status": str, "method": str, "preset": str, "bench": str, "task": str,
+    "seed": int, "cell_key": str, "config_hash": str, "benchmark": dict, "metrics": dict,
+    "signatures": dict, "selection": dict, "code": dict, "environment": dict, "timings": dict,
+    "mlflow": dict, "files": dict,
+}
+
+
+def problems(result: Any) -> list[str]:
+    """What is wrong with a result object (empty when it is a valid finished result)."""
+    if not isinstance(result, dict):
+        return ["not a JSON object"]
+    out = [f"missing or mistyped field {k!r}" for k, t in _REQUIRED.items()
+           if not isinstance(result.get(k), t)]
+    if out:
+        return out
+    if result["schema"] != SCHEMA_VERSION:
+        out.append(f"schema {result['schema']} is not {SCHEMA_VERSION}")
+    if result["status"] != "finished":
+        out.append(f"status is {result['status']!r}")
+    if "test" not in result["metrics"] or not result["metrics"]["test"]:
+        out.append("no test metrics")
+    for split, values in result["metrics"].items():
+        if not all(isinstance(v, (int, float)) for v in values.values()):
+            out.append(f"non-numeric {split} metric")
+    if not result["signatures"]:
+        out.append("no metric signatures")
+    if not result["benchmark"].get("fingerprint"):
+        out.append("no data fingerprint")
+    return out
+
+
+def load_finished(cell_dir: Path) -> dict[str, Any] | None:
+    """The cell's result if it is finished and valid, else None."""
+    path = cell_dir / RESULT_FILE
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return None if problems(result) else result

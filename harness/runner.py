@@ -1,0 +1,319 @@
+"""One cell, end to end: resolve, open data, train (resuming), evaluate, record.
+
+Output of a cell, under ``<out>/cells/<bench>/<method>/<cell_key>/``::
+
+    config.json           the resolved config and the identity of the cell
+    checkpoints/          <stage>.last.pt and <stage>.best.pt (resume and selection)
+    predictions/dev.jsonl, predictions/test.jsonl   id, prediction, reference
+    log.txt               the cell's log lines
+    result.json           written last and atomically: the cell is finished when it validates
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import atomic
+from harness.config import apply_overrides, config_hash, load_preset, merge, short_hash
+from harness.errors import ConfigError, UserError
+from harness.registry import BENCHMARKS, METHODS
+from harness.results import RESULT_FILE, SCHEMA_VERSION, load_finished, problems
+from harness.tasks import SELECTION
+
+_METHOD_KEYS = ("model", "finetune", "pretrain", "precision", "task_overrides")
+
+
+@dataclass
+class RunOptions:
+    """Everything `python -m harness run` takes; only method, bench, preset, overrides and
+    seed change the numbers (the rest says where things go and how fast they run)."""
+
+    method: str
+    bench: str
+    seed: int = 0
+    preset: str = "smoke"
+    overrides: list[str] = field(default_factory=list)
+    out: Path = Path("outputs")
+    tracking_uri: str | None = None
+    data_root: Path | None = None
+    force: bool = False
+    device: str = "auto"
+    threads: int | None = None
+    quiet: bool = False
+
+
+def resolve_bench_config(bench_name: str, overrides: list[str]) -> dict[str, Any]:
+    """A benchmark's preset with ``--set`` overrides (what ``prepare`` needs)."""
+    bench_cls = BENCHMARKS.get(bench_name)
+    cfg = load_preset(bench_cls.preset)
+    cfg["bench"] = {**cfg.get("bench", {}), "name": bench_name, "task": bench_cls.task,
+                    "version": bench_cls.version}
+    return apply_overrides(cfg, overrides)
+
+
+def resolve_config(method_name: str, bench_name: str, preset: str,
+                   overrides: list[str]) -> dict[str, Any]:
+    """Method preset + benchmark preset + the method's task overrides + ``--set`` overrides."""
+    method_cls = METHODS.get(method_name)
+    bench_cls = BENCHMARKS.get(bench_name)
+    if bench_cls.task not in method_cls.tasks:
+        raise UserError(f"method {method_name} does not do {bench_cls.task} "
+                        f"(it does {', '.join(method_cls.tasks)})")
+    mcfg = load_preset(method_cls.preset_path(preset))
+    bcfg = load_preset(bench_cls.preset)
+    unknown = set(mcfg) - set(_METHOD_KEYS)
+    if unknown:
+        raise RuntimeError(f"preset {preset} of {method_name} has unknown sections {unknown}")
+    task_over = mcfg.pop("task_overrides", {}).get(bench_cls.task, {})
+    cfg = merge(merge(bcfg, mcfg), task_over)
+    cfg["method"] = {"name": method_name, "preset": preset}
+    cfg["bench"] = {**cfg.get("bench", {}), "name": bench_name, "task": bench_cls.task,
+                    "version": bench_cls.version}
+    cfg = apply_overrides(cfg, overrides)
+    for key in ("method", "bench"):
+        if cfg[key]["name"] != (method_name if key == "method" else bench_name):
+            raise ConfigError(f"{key}.name cannot be overridden; use --{key}")
+    return cfg
+
+
+def cell_key_of(method: str, bench: str, seed: int, chash: str, fingerprint: str) -> str:
+    """The identity of a cell: method, benchmark, seed, config hash and data fingerprint."""
+    return short_hash(method, bench, seed, chash, fingerprint)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch, and ask torch for deterministic kernels."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+@contextmanager
+def cell_lock(cell_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a cell so that one process at a time runs it."""
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    with open(cell_dir / ".lock", "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"cell {cell_dir} is being run by another process; wait for it "
+                            f"or stop it first") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class CellRun:
+    """The state of one cell while it runs."""
+
+    def __init__(self, opts: RunOptions) -> None:
+        self.opts = opts
+        self.cfg = resolve_config(opts.method, opts.bench, opts.preset, opts.overrides)
+        self.chash = config_hash(self.cfg)
+        self.method = METHODS.get(opts.method)()
+        self.bench = BENCHMARKS.get(opts.bench)(self.cfg, root=opts.data_root)
+        self.task = self.bench.task
+        self.timings: dict[str, float] = {}
+        self.log_file: Any = None
+
+    def log(self, msg: str) -> None:
+        """Print a line of progress and keep it in the cell's log."""
+        line = f"[{self.opts.bench}/{self.opts.method} seed {self.opts.seed}] {msg}"
+        if not self.opts.quiet:
+            print(line, file=sys.stderr, flush=True)
+        if self.log_file is not None:
+            self.log_file.write(time.strftime("%Y-%m-%d %H:%M:%S ") + msg + "\n")
+            self.log_file.flush()
+
+    def run(self) -> tuple[dict[str, Any], Path]:
+        """Run (or skip, or resume) the cell; returns its result and the result's path."""
+        started = time.perf_counter()
+        t0 = time.perf_counter()
+        self.store = self.bench.open()
+        self.timings["open_data"] = time.perf_counter() - t0
+        self.cell_key = cell_key_of(self.opts.method, self.opts.bench, self.opts.seed,
+                                    self.chash, self.store.fingerprint)
+        cell_dir = self.opts.out / "cells" / self.opts.bench / self.opts.method / self.cell_key
+        self.cell_dir = cell_dir
+        done = load_finished(cell_dir)
+        if done is not None and not self.opts.force:
+            self.log(f"already finished: {cell_dir / RESULT_FILE} (use --force to rerun)")
+            return done, cell_dir / RESULT_FILE
+        with cell_lock(cell_dir):
+            if self.opts.force:
+                for child in cell_dir.iterdir():
+                    if child.name != ".lock":
+                        shutil.rmtree(child) if child.is_dir() else child.unlink()
+            self.log_file = open(cell_dir / "log.txt", "a", encoding="utf-8")
+            try:
+                return self._run_locked(started)
+            finally:
+                self.log_file.close()
+                self.log_file = None
+
+    def _run_locked(self, started: float) -> tuple[dict[str, Any], Path]:
+        import torch
+
+        from harness.provenance import code_version, environment, slurm_context
+        from harness.tracking import Tracker, default_uri, flatten
+
+        opts, cfg = self.opts, self.cfg
+        (self.cell_dir / "checkpoints").mkdir(exist_ok=True)
+        identity = {"method": opts.method, "preset": opts.preset, "bench": opts.bench,
+                    "task": self.task, "seed": opts.seed, "cell_key": self.cell_key,
+                    "config_hash": self.chash, "data_fingerprint": self.store.fingerprint}
+        atomic.write_json(self.cell_dir / "config.json", {**identity, "config": cfg})
+        uri = opts.tracking_uri or default_uri(opts.out)
+        tracker = Tracker(uri, artifact_root=opts.out / "mlartifacts")
+        if opts.force:
+            tracker.forget(self.cell_key)
+        run_id = tracker.start(self.cell_key, f"{opts.method}/{opts.bench}/s{opts.seed}",
+                               {k: str(v) for k, v in identity.items()})
+        self.log(f"cell {self.cell_key} in {self.cell_dir}; MLflow run {run_id} at {uri}")
+        try:
+            tracker.log_params({**flatten(cfg), "seed": opts.seed})
+            device = _device(opts.device)
+            if opts.threads:
+                torch.set_num_threads(opts.threads)
+            result = self._train_and_evaluate(device, tracker)
+            result.update({
+                "schema": SCHEMA_VERSION, "status": "finished", **{
+                    k: identity[k] for k in ("method", "preset", "bench", "task", "seed",
+                                             "cell_key", "config_hash")},
+                "benchmark": {"name": opts.bench, "version": self.bench.version,
+                              "fingerprint": self.store.fingerprint,
+                              "store": str(self.store.path), "counts": self.store.splits()},
+                "code": code_version(), "environment": environment(str(device)),
+                "slurm": slurm_context(), "mlflow": {"tracking_uri": uri, "run_id": run_id},
+                "files": {"config": "config.json", "log": "log.txt",
+                          **{f"predictions_{s}": f"predictions/{s}.jsonl"
+                             for s in result["metrics"]}},
+            })
+            self.timings["total"] = time.perf_counter() - started
+            result["timings"] = dict(self.timings)
+            bad = problems(result)
+            if bad:
+                raise RuntimeError(f"result of {self.cell_key} does not validate: {bad}")
+            atomic.write_json(self.cell_dir / RESULT_FILE, result)
+            tracker.log_metrics({f"{split}_{k}": v for split, vals in result["metrics"].items()
+                                 for k, v in vals.items()})
+            tracker.set_tags({"harness.status": "finished", "harness.data_fingerprint":
+                              self.store.fingerprint, "harness.git_sha":
+                              str(result["code"]["git_sha"])})
+            for name in (RESULT_FILE, "config.json"):
+                tracker.client.log_artifact(run_id, str(self.cell_dir / name))
+            tracker.log_artifacts(self.cell_dir / "predictions", "predictions")
+            tracker.finish("FINISHED")
+        except UserError:
+            tracker.finish("FAILED")
+            raise
+        except BaseException as exc:
+            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+            atomic.write_text(self.cell_dir / "error.txt", traceback.format_exc())
+            tracker.finish(status)
+            raise
+        (self.cell_dir / "error.txt").unlink(missing_ok=True)
+        self.log(f"finished in {self.timings['total']:.1f}s: {self.cell_dir / RESULT_FILE}")
+        return result, self.cell_dir / RESULT_FILE
+
+    def _train_and_evaluate(self, device: Any, tracker: Any) -> dict[str, Any]:
+        from harness.data import ClipLoader, DataOptions
+        from harness.trainer import StageConfig, Trainer
+
+        opts, cfg, store = self.opts, self.cfg, self.store
+        seed_everything(opts.seed)
+        spec = self.bench.task_spec(store)
+        t0 = time.perf_counter()
+        model = self.method.build(cfg, spec).to(device)
+        self.timings["build"] = time.perf_counter() - t0
+        data_opts = DataOptions.from_config(cfg["data"], model.input_joints)
+        ft = cfg["finetune"]
+        batch_size = int(ft["batch_size"])
+        eval_bs = int(ft.get("eval_batch_size", batch_size))
+        loaders = {split: ClipLoader(store, store.split(split), eval_bs, data_opts,
+                                     train=False) for split in self.bench.splits
+                   if split != "train"}
+        train_loader = ClipLoader(store, store.split("train"), batch_size, data_opts,
+                                  train=True, seed=opts.seed, stage="finetune")
+        metric, higher = SELECTION[self.task]
+        select = self.bench.select_split
+
+        def evaluate(m: Any) -> tuple[float, dict[str, float]]:
+            scores = self._score(m, loaders[select], select, final=False, device=device)[0]
+            return scores.metrics[metric], scores.metrics
+
+        trainer = Trainer(model, "finetune", StageConfig.from_config(ft), train_loader,
+                          self.cell_dir / "checkpoints",
+                          evaluate=evaluate if select else None, higher_is_better=higher,
+                          device=device, log=self.log,
+                          on_epoch=lambda rec, step: tracker.log_metrics(rec, step))
+        t0 = time.perf_counter()
+        state = trainer.run()
+        self.timings["finetune"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        metrics, signatures = {}, {}
+        (self.cell_dir / "predictions").mkdir(exist_ok=True)
+        for split, loader in loaders.items():
+            scores, rows = self._score(model, loader, split, final=True, device=device)
+            metrics[split] = scores.metrics
+            signatures.update(scores.signatures)
+            atomic.write_jsonl(self.cell_dir / "predictions" / f"{split}.jsonl", rows)
+        self.timings["evaluate"] = time.perf_counter() - t0
+        summary = ", ".join(f"{k} {v:.2f}" for k, v in metrics["test"].items())
+        self.log(f"test: {summary}")
+        return {
+            "metrics": metrics, "signatures": signatures,
+            "selection": {"split": select, "metric": metric if select else None,
+                          "higher_is_better": higher, "value": state["best_value"],
+                          "epoch": state["best_epoch"], "epochs": cfg["finetune"]["epochs"]},
+            "history": state["history"],
+        }
+
+    def _score(self, model: Any, loader: Any, split: str, *, final: bool,
+               device: Any) -> tuple[Any, list[dict[str, Any]]]:
+        import torch
+
+        model.eval()
+        predictions: dict[str, Any] = {}
+        with torch.no_grad():
+            for batch in loader.batches():
+                for clip_id, pred in zip(batch.ids, model.predict(batch.to(device), final),
+                                         strict=True):
+                    predictions[clip_id] = pred
+        refs = self.bench.references(self.store, split)
+        scores = self.bench.score(predictions, refs)
+        rows = [{"id": i, "prediction": predictions[i], "reference": refs[i]}
+                for i in sorted(refs)]
+        return scores, rows
+
+
+def _device(name: str) -> Any:
+    import torch
+
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: CUDA is not available on this machine")
+    return torch.device(name)
+
+
+def run_cell(opts: RunOptions) -> tuple[dict[str, Any], Path]:
+    """Run one cell; returns its result and the path of result.json."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return CellRun(opts).run()

@@ -1,0 +1,64 @@
+"""The vocabulary methods and benchmarks share: task types, task specs, batches, predictions.
+
+Predictions per clip, by task:
+- ``islr``: a ranked list of gloss labels (best first, at least 5 where the model can rank);
+- ``cslr``: the recognised gloss sequence as one space-separated string;
+- ``slt``: the translated sentence.
+References have the same shape as the top prediction: a gloss, a gloss sequence, a sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+TASKS: dict[str, str] = {
+    "islr": "isolated sign recognition (top-1/top-5 accuracy)",
+    "cslr": "continuous sign recognition (word error rate)",
+    "slt": "gloss-free sign language translation (BLEU, ROUGE-L)",
+}
+
+#: Metric that selects the checkpoint on the dev split, and whether higher is better.
+SELECTION: dict[str, tuple[str, bool]] = {
+    "islr": ("top1", True),
+    "cslr": ("wer", False),
+    "slt": ("bleu4", True),
+}
+
+
+@dataclass
+class TaskSpec:
+    """What a method needs to know to build its model for one benchmark task."""
+
+    task: str
+    classes: list[str] = field(default_factory=list)
+    train_texts: list[str] = field(default_factory=list)
+    language: str = "english"
+    layout: str = "coco_wholebody_133"
+    channels: int = 2
+
+
+@dataclass
+class Batch:
+    """A padded batch of clips; tensors are (B, T, ...) with ``frame_mask`` marking real frames."""
+
+    ids: list[str]
+    keypoints: torch.Tensor
+    confidence: torch.Tensor
+    valid: torch.Tensor
+    frame_mask: torch.Tensor
+    gloss: list[str]
+    text: list[str]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to(self, device: Any) -> Batch:
+        """The same batch with its tensors on ``device``."""
+        move = {k: getattr(self, k).to(device, non_blocking=True)
+                for k in ("keypoints", "confidence", "valid", "frame_mask")}
+        return Batch(self.ids, gloss=self.gloss, text=self.text, extra=self.extra, **move)
+
+    def __len__(self) -> int:
+        return len(self.ids)

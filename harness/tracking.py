@@ -1,0 +1,166 @@
+"""MLflow tracking of cells: one run per cell key, continued when a cell resumes.
+
+The default store is a sqlite file under the output folder. Its schema and the experiment
+are created once, under a file lock, before any run is written (parallel first use of a
+fresh sqlite file corrupts it). ``MLFLOW_TRACKING_URI`` or ``--tracking-uri`` point at a
+shared ``mlflow server`` instead.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+
+EXPERIMENT = "harness"
+CELL_KEY_TAG = "harness.cell_key"
+_PARAM_LIMIT = 6000
+
+
+def default_uri(out: Path) -> str:
+    """The tracking URI to use: $MLFLOW_TRACKING_URI, else a sqlite file under ``out``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(out / 'mlflow.db').resolve()}"
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _quiet() -> None:
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class Tracker:
+    """A thin wrapper over ``MlflowClient`` for the runner."""
+
+    def __init__(self, uri: str, experiment: str = EXPERIMENT,
+                 artifact_root: Path | None = None) -> None:
+        _quiet()
+        from mlflow.tracking import MlflowClient
+
+        self.uri = uri
+        self.client = MlflowClient(uri)
+        self.experiment_id = self._ensure_experiment(experiment, artifact_root)
+        self.run_id: str | None = None
+
+    def _ensure_experiment(self, name: str, artifact_root: Path | None) -> str:
+        from mlflow.exceptions import MlflowException
+
+        def get_or_create() -> str:
+            exp = self.client.get_experiment_by_name(name)
+            if exp is not None:
+                return exp.experiment_id
+            location = artifact_root.resolve().as_uri() if artifact_root else None
+            try:
+                return self.client.create_experiment(name, artifact_location=location)
+            except MlflowException:  # another process created it first
+                exp = self.client.get_experiment_by_name(name)
+                if exp is None:
+                    raise
+                return exp.experiment_id
+
+        try:
+            if self.uri.startswith("sqlite:///"):
+                db = Path(self.uri[len("sqlite:///"):])
+                with _file_lock(db.with_name(db.name + ".lock")):
+                    return get_or_create()
+            return _retry(get_or_create)
+        except MlflowException as exc:
+            raise UserError(f"MLflow tracking store {self.uri} is unusable: "
+                            f"{str(exc).splitlines()[0]}") from None
+
+    def _runs_of(self, cell_key: str) -> list[Any]:
+        return self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`{CELL_KEY_TAG}` = '{cell_key}'",
+            max_results=5, order_by=["attributes.start_time ASC"])
+
+    def forget(self, cell_key: str) -> None:
+        """Delete the runs of a cell (before a forced rerun starts a new one)."""
+        for run in self._runs_of(cell_key):
+            self.client.delete_run(run.info.run_id)
+
+    def start(self, cell_key: str, run_name: str, tags: dict[str, str]) -> str:
+        """Continue the run of ``cell_key`` if there is one, else create it; returns its id."""
+        runs = self._runs_of(cell_key)
+        if runs:
+            self.run_id = runs[0].info.run_id
+            self.client.update_run(self.run_id, status="RUNNING")
+        else:
+            run = self.client.create_run(self.experiment_id, run_name=run_name,
+                                         tags={CELL_KEY_TAG: cell_key, **tags})
+            self.run_id = run.info.run_id
+        return self.run_id
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Log flattened params not yet on the run (a resumed run keeps its first values)."""
+        from mlflow.entities import Param
+
+        have = self.client.get_run(self.run_id).data.params
+        todo = [Param(k, str(v)[:_PARAM_LIMIT]) for k, v in sorted(params.items())
+                if k not in have]
+        for i in range(0, len(todo), 100):
+            self.client.log_batch(self.run_id, params=todo[i:i + 100])
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """Log numeric metrics at a step."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, step or 0) for k, v in sorted(metrics.items())]
+        for i in range(0, len(batch), 500):
+            self.client.log_batch(self.run_id, metrics=batch[i:i + 500])
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        """Set run tags."""
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
+        """Upload the files of a folder as run artifacts."""
+        self.client.log_artifacts(self.run_id, str(folder), artifact_path)
+
+    def finish(self, status: str = "FINISHED") -> None:
+        """Mark the run FINISHED, FAILED or KILLED."""
+        if self.run_id is not None:
+            self.client.set_terminated(self.run_id, status=status)
+
+
+def _retry(fn: Any, attempts: int = 5) -> Any:
+    delay = 0.5
+    for i in range(attempts):
+        try:
+            return fn()
+        except Exception:
+            if i == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay *= 2
+    return None
+
+
+def flatten(cfg: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten a nested config into dotted keys."""
+    out: dict[str, Any] = {}
+    for k, v in cfg.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out

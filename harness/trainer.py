@@ -1,0 +1,199 @@
+"""The training loop of one stage: optimisation, dev selection, checkpoints and resume.
+
+A stage writes ``<stage>.last.pt`` every ``checkpoint_every`` steps and at the end of every
+epoch (model, optimiser, scheduler, RNG state, position in the data, selection state and
+history), and ``<stage>.best.pt`` whenever the dev metric improves. A stage started again
+continues from ``last``; because every batch is drawn from a generator seeded by its
+position, the resumed stage ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness import checkpoint
+from harness.data import ClipLoader
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Optimisation settings of one stage (the ``finetune`` or ``pretrain`` config section)."""
+
+    epochs: int
+    lr: float
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.05
+    grad_clip: float = 1.0
+    eval_every: int = 1
+    checkpoint_every: int = 50
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> StageConfig:
+        """Build from a config section (extra keys such as batch_size are ignored here)."""
+        fields = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in section.items() if k in fields})
+
+
+Evaluate = Callable[[Any], tuple[float, dict[str, float]]]
+
+
+class Trainer:
+    """Trains ``model`` for one stage; ``evaluate`` (on dev) returns (selection value, metrics)."""
+
+    def __init__(self, model: torch.nn.Module, stage: str, cfg: StageConfig, loader: ClipLoader,
+                 ckpt_dir: Path, *, evaluate: Evaluate | None, higher_is_better: bool = True,
+                 device: torch.device, log: Callable[[str], None],
+                 on_epoch: Callable[[dict[str, float], int], None] | None = None) -> None:
+        self.model, self.stage, self.cfg, self.loader = model, stage, cfg, loader
+        self.last_path = ckpt_dir / f"{stage}.last.pt"
+        self.best_path = ckpt_dir / f"{stage}.best.pt"
+        self.evaluate, self.higher = evaluate, higher_is_better
+        self.device, self.log, self.on_epoch = device, log, on_epoch
+        decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+        no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+        self.optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": cfg.weight_decay},
+             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+        self.total_steps = max(1, cfg.epochs * len(loader))
+        warmup = int(cfg.warmup_ratio * self.total_steps)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: _warmup_cosine(step, warmup, self.total_steps))
+        self.state: dict[str, Any] = {
+            "epoch": 0, "step": 0, "global_step": 0, "finished": False,
+            "best_value": None, "best_epoch": None, "history": [],
+            "sums": {}, "count": 0,
+        }
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def _save(self) -> None:
+        checkpoint.save({
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "rng": torch.get_rng_state(),
+            "state": self.state,
+        }, self.last_path)
+
+    def _resume(self) -> bool:
+        if not self.last_path.exists():
+            return False
+        ckpt = checkpoint.load(self.last_path)
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
+        torch.set_rng_state(ckpt["rng"])
+        self.state = ckpt["state"]
+        return True
+
+    def _load_best(self) -> None:
+        if self.best_path.exists():
+            self.model.load_state_dict(checkpoint.load(self.best_path)["model"])
+
+    # -- loop ----------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        """Train (or resume) to the end of the stage and leave the selected weights loaded."""
+        if self._resume():
+            s = self.state
+            if s["finished"]:
+                self.log(f"{self.stage}: already trained, loading its selected weights")
+                self._load_best()
+                return s
+            self.log(f"{self.stage}: resuming at epoch {s['epoch'] + 1}, batch {s['step']}")
+        n_batches = len(self.loader)
+        while self.state["epoch"] < self.cfg.epochs:
+            self._train_epoch(n_batches)
+        self.state["finished"] = True
+        self._save()
+        self._load_best()
+        return self.state
+
+    def _train_epoch(self, n_batches: int) -> None:
+        s, cfg = self.state, self.cfg
+        epoch = s["epoch"]
+        started = time.perf_counter()
+        self.model.train()
+        progress = _Progress(f"{self.stage} epoch {epoch + 1}/{cfg.epochs}", n_batches, s["step"])
+        for batch in self.loader.batches(epoch, start=s["step"]):
+            losses = self.model.loss(batch.to(self.device))
+            loss = losses["loss"]
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{self.stage}: loss became {loss.item()} at step "
+                                         f"{s['global_step']}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            s["step"] += 1
+            s["global_step"] += 1
+            s["count"] += 1
+            for k, v in losses.items():
+                s["sums"][k] = s["sums"].get(k, 0.0) + float(v)
+            progress.update(s["step"], float(loss))
+            if cfg.checkpoint_every and s["global_step"] % cfg.checkpoint_every == 0:
+                self._save()
+        progress.close()
+        record = {f"train_{k}": v / max(1, s["count"]) for k, v in s["sums"].items()}
+        record["lr"] = self.scheduler.get_last_lr()[0]
+        summary = f"{self.stage} epoch {epoch + 1}/{cfg.epochs}: loss {record['train_loss']:.4f}"
+        last = epoch + 1 == cfg.epochs
+        if self.evaluate is not None and ((epoch + 1) % cfg.eval_every == 0 or last):
+            value, metrics = self.evaluate(self.model)
+            self.model.train()
+            record.update({f"dev_{k}": v for k, v in metrics.items()})
+            best = s["best_value"]
+            improved = best is None or (value > best if self.higher else value < best)
+            if improved:
+                s["best_value"], s["best_epoch"] = value, epoch + 1
+                checkpoint.save({"model": self.model.state_dict(), "epoch": epoch + 1},
+                                self.best_path)
+            summary += f", dev {value:.2f}" + (" (best)" if improved else "")
+        elif self.evaluate is None:
+            checkpoint.save({"model": self.model.state_dict(), "epoch": epoch + 1},
+                            self.best_path)
+            s["best_epoch"] = epoch + 1
+        record["epoch_seconds"] = time.perf_counter() - started
+        s["history"].append({"epoch": epoch + 1, **record})
+        s["epoch"], s["step"], s["sums"], s["count"] = epoch + 1, 0, {}, 0
+        self._save()
+        if self.on_epoch is not None:
+            self.on_epoch({k: v for k, v in record.items() if k != "epoch_seconds"},
+                          s["global_step"])
+        self.log(summary + f" [{record['epoch_seconds']:.1f}s]")
+
+
+def _warmup_cosine(step: int, warmup: int, total: int) -> float:
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+class _Progress:
+    """A one-line progress display on an interactive terminal; silent otherwise."""
+
+    def __init__(self, label: str, total: int, start: int) -> None:
+        self.label, self.total = label, total
+        self.enabled = sys.stderr.isatty()
+        self.started = time.perf_counter()
+        self.first = start
+
+    def update(self, done: int, loss: float) -> None:
+        if not self.enabled:
+            return
+        rate = (done - self.first) / max(1e-9, time.perf_counter() - self.started)
+        sys.stderr.write(f"\r{self.label} {done}/{self.total} loss {loss:.4f} "
+                         f"({rate:.1f} batches/s)\033[K")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

@@ -1,0 +1,1 @@
+"""Sign encoders shared by the methods."""

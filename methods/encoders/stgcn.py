@@ -1,0 +1,219 @@
+"""Part-wise ST-GCN sign encoder (the Uni-Sign pose encoder, shared by the methods).
+
+Four parts of COCO-WholeBody-133 (body 9, left hand 21, right hand 21, face 18 points) are
+normalised (see ``normalize_parts``) and encoded by one ST-GCN chain per part type: a
+Linear(3 -> C0) joint embedding, spatial blocks (temporal kernel 1) C0 -> ... -> C, then
+temporal blocks of C channels (temporal kernel 5). Left and right hands share one chain.
+After the spatial blocks the hands add the detached body feature of their wrist and the
+face adds the detached body feature of the nose. Joints are mean-pooled, a learned part
+embedding is added, the four parts are concatenated (4C) and projected to ``d_model``;
+optional transformer layers add temporal context.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST, Layout, get_layout
+
+PART_ORDER = ("body", "left_hand", "right_hand", "face")
+
+
+def hop_adjacency(num_nodes: int, edges: Sequence[tuple[int, int]], max_hop: int = 1
+                  ) -> np.ndarray:
+    """Distance-partitioned adjacency (max_hop + 1, V, V), column-normalised as in ST-GCN."""
+    adj = np.eye(num_nodes)
+    for i, j in edges:
+        adj[i, j] = adj[j, i] = 1
+    reach = [np.linalg.matrix_power(adj, d) > 0 for d in range(max_hop + 1)]
+    hop = np.full((num_nodes, num_nodes), np.inf)
+    for d in range(max_hop, -1, -1):
+        hop[reach[d]] = d
+    within = (hop <= max_hop).astype(np.float64)
+    normalized = within / within.sum(axis=0, keepdims=True)
+    out = np.zeros((max_hop + 1, num_nodes, num_nodes))
+    for d in range(max_hop + 1):
+        out[d][hop == d] = normalized[hop == d]
+    return out.astype(np.float32)
+
+
+class STGCNBlock(nn.Module):
+    """Graph convolution over joints (learnable adjacency) then a temporal convolution."""
+
+    def __init__(self, c_in: int, c_out: int, adjacency: np.ndarray, kt: int,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        k = adjacency.shape[0]
+        self.k, self.c_out = k, c_out
+        self.adjacency = nn.Parameter(torch.from_numpy(adjacency).clone())
+        self.gcn = nn.Conv2d(c_in, c_out * k, 1)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.tconv = nn.Conv2d(c_out, c_out, (kt, 1), padding=((kt - 1) // 2, 0))
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.drop = nn.Dropout(dropout)
+        self.residual: nn.Module = (nn.Identity() if c_in == c_out else
+                                    nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.BatchNorm2d(c_out)))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x: (N, C, T, V); mask: (N, 1, T, 1) of real frames."""
+        n, _, t, v = x.shape
+        res = self.residual(x)
+        y = self.gcn(x).view(n, self.k, self.c_out, t, v)
+        y = torch.einsum("nkctv,kvw->nctw", y, self.adjacency)
+        y = torch.relu(self.bn1(y)) * mask  # padded frames stay zero for the temporal conv
+        y = self.drop(self.bn2(self.tconv(y)))
+        return torch.relu(y + res) * mask
+
+
+class PartChain(nn.Module):
+    """Joint embedding, spatial blocks and temporal blocks for one part type."""
+
+    def __init__(self, adjacency: np.ndarray, embed: int, spatial: Sequence[int],
+                 temporal: Sequence[int], kt: int, dropout: float) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, embed, 1)
+        chans = [embed, *spatial]
+        self.spatial = nn.ModuleList(STGCNBlock(a, b, adjacency, 1, dropout)
+                                     for a, b in zip(chans[:-1], chans[1:], strict=True))
+        chans = [chans[-1], *temporal]
+        self.temporal = nn.ModuleList(STGCNBlock(a, b, adjacency, kt, dropout)
+                                      for a, b in zip(chans[:-1], chans[1:], strict=True))
+
+    def spatial_features(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(N, 3, T, V) -> (N, C, T, V) after the embedding and the spatial blocks."""
+        x = self.embed(x) * mask
+        for block in self.spatial:
+            x = block(x, mask)
+        return x
+
+    def temporal_features(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(N, C, T, V) -> (N, C', T, V) after the temporal blocks."""
+        for block in self.temporal:
+            x = block(x, mask)
+        return x
+
+
+def normalize_parts(kp: torch.Tensor, conf: torch.Tensor, valid: torch.Tensor,
+                    frame_mask: torch.Tensor, slices: dict[str, slice], anchors: dict[str, int],
+                    threshold: float, rel_scale: float) -> dict[str, torch.Tensor]:
+    """Per-part features (B, 3, T, V_p) of (x, y, confidence), normalised and masked.
+
+    The body box spans the body points with confidence above ``threshold`` over the whole
+    clip and is mapped to [-1, 1]. Hands are taken relative to their own wrist point and
+    the face relative to its nose tip, divided by ``rel_scale`` times the body box size,
+    and clipped to [-1, 1]. Points at or under the threshold (and hand or face points whose
+    anchor is missing) get zero coordinates and zero confidence.
+    """
+    good = valid & (conf > threshold) & frame_mask[:, :, None]
+    xy = kp[..., :2]
+    body = slices["body"]
+    b_xy, b_good = xy[:, :, body], good[:, :, body]
+    big = torch.finfo(xy.dtype).max
+    lo = torch.where(b_good[..., None], b_xy, big).amin(dim=(1, 2))
+    hi = torch.where(b_good[..., None], b_xy, -big).amax(dim=(1, 2))
+    has_body = b_good.flatten(1).any(dim=1)
+    center = torch.where(has_body[:, None], (lo + hi) / 2, torch.zeros_like(lo))
+    size = torch.where(has_body, (hi - lo).amax(dim=1), torch.ones_like(lo[:, 0]))
+    size = size.clamp_min(1e-6)[:, None, None, None]
+    center = center[:, None, None, :]
+    out = {}
+    for name, sl in slices.items():
+        p_xy, p_good = xy[:, :, sl], good[:, :, sl]
+        if name == "body":
+            norm = (p_xy - center) / (size / 2)
+        else:
+            anchor = anchors[name]
+            norm = (p_xy - p_xy[:, :, anchor:anchor + 1]) / (size * rel_scale)
+            p_good = p_good & p_good[:, :, anchor:anchor + 1]
+        norm = norm.clamp(-1.0, 1.0)
+        feats = torch.cat([norm, conf[:, :, sl, None]], dim=-1) * p_good[..., None]
+        out[name] = feats.permute(0, 3, 1, 2).contiguous()
+    return out
+
+
+class PositionalEncoding(nn.Module):
+    """Fixed sinusoidal positions added to (B, T, D) features."""
+
+    def __init__(self, d_model: int, max_len: int = 4096) -> None:
+        super().__init__()
+        pos = torch.arange(max_len)[:, None]
+        div = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(max_len, d_model)
+        pe[:, 0::2] = torch.sin(pos * div)
+        pe[:, 1::2] = torch.cos(pos * div)[:, : d_model // 2]
+        self.register_buffer("pe", pe, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Add positions to x."""
+        return x + self.pe[: x.shape[1]]
+
+
+class PartwiseSTGCN(nn.Module):
+    """Part-wise ST-GCN sign encoder: pose clips -> frame features (B, T, d_model)."""
+
+    def __init__(self, layout: str = "coco_wholebody_133", embed: int = 64,
+                 spatial: Sequence[int] = (128, 256), temporal: Sequence[int] = (256, 256, 256),
+                 kt: int = 5, d_model: int = 256, dropout: float = 0.0,
+                 conf_threshold: float = 0.3, rel_scale: float = 0.2, max_hop: int = 1,
+                 context: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        lay: Layout = get_layout(layout)
+        parts = [lay.parts[name] for name in PART_ORDER]
+        self.input_joints: tuple[int, ...] = tuple(j for p in parts for j in p.joints)
+        self.slices: dict[str, slice] = {}
+        start = 0
+        for p in parts:
+            self.slices[p.name] = slice(start, start + p.size)
+            start += p.size
+        self.anchors = {p.name: p.anchor for p in parts if p.anchor is not None}
+        self.conf_threshold, self.rel_scale = conf_threshold, rel_scale
+        adj = {p.name: hop_adjacency(p.size, p.edges, max_hop) for p in parts}
+        chain = dict(embed=embed, spatial=spatial, temporal=temporal, kt=kt, dropout=dropout)
+        self.body = PartChain(adj["body"], **chain)
+        self.hand = PartChain(adj["left_hand"], **chain)  # shared by both hands
+        self.face = PartChain(adj["face"], **chain)
+        width = temporal[-1] if temporal else spatial[-1]
+        self.part_embedding = nn.Parameter(torch.zeros(len(PART_ORDER), width))
+        nn.init.normal_(self.part_embedding, std=0.02)
+        self.proj = nn.Linear(len(PART_ORDER) * width, d_model)
+        self.d_model = d_model
+        ctx = dict(context or {})
+        layers = int(ctx.get("layers", 0))
+        self.context: nn.Module | None = None
+        if layers:
+            self.position = PositionalEncoding(d_model)
+            layer = nn.TransformerEncoderLayer(
+                d_model, int(ctx.get("heads", 4)), int(ctx.get("ff", 4 * d_model)),
+                float(ctx.get("dropout", 0.1)), batch_first=True, norm_first=True)
+            self.context = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+    def forward(self, keypoints: torch.Tensor, confidence: torch.Tensor, valid: torch.Tensor,
+                frame_mask: torch.Tensor) -> torch.Tensor:
+        """(B, T, V, C) inputs over ``input_joints`` -> features (B, T, d_model)."""
+        x = normalize_parts(keypoints, confidence, valid, frame_mask, self.slices, self.anchors,
+                            self.conf_threshold, self.rel_scale)
+        b = keypoints.shape[0]
+        mask = frame_mask[:, None, :, None].to(keypoints.dtype)
+        body = self.body.spatial_features(x["body"], mask)
+        hands = self.hand.spatial_features(torch.cat([x["left_hand"], x["right_hand"]]),
+                                           mask.repeat(2, 1, 1, 1))
+        face = self.face.spatial_features(x["face"], mask)
+        wrists = torch.cat([body[..., BODY_LEFT_WRIST], body[..., BODY_RIGHT_WRIST]]).detach()
+        hands = hands + wrists[..., None]
+        face = face + body[..., BODY_NOSE, None].detach()
+        body = self.body.temporal_features(body, mask)
+        hands = self.hand.temporal_features(hands, mask.repeat(2, 1, 1, 1))
+        face = self.face.temporal_features(face, mask)
+        pooled = [body.mean(-1), hands[:b].mean(-1), hands[b:].mean(-1), face.mean(-1)]
+        feats = torch.cat([p.transpose(1, 2) + self.part_embedding[i]
+                           for i, p in enumerate(pooled)], dim=-1)
+        out = self.proj(feats)
+        if self.context is not None:
+            out = self.context(self.position(out), src_key_padding_mask=~frame_mask)
+        return out * frame_mask[..., None].to(out.dtype)

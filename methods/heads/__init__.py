@@ -1,0 +1,1 @@
+"""Task heads shared by the methods: ISLR classifier, CSLR CTC, SLT seq2seq."""

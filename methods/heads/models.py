@@ -1,0 +1,173 @@
+"""Fine-tuning models: a sign encoder with the head of one task (ISLR, CSLR or SLT)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from harness.tasks import Batch, TaskSpec
+from methods.heads.ctc import greedy_decode, prefix_beam_search
+
+
+class EncoderTaskModel(nn.Module):
+    """Base: runs the sign encoder on a batch; subclasses add the task head."""
+
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.input_joints = encoder.input_joints
+
+    def features(self, batch: Batch) -> torch.Tensor:
+        """Frame features (B, T, D) of a batch."""
+        return self.encoder(batch.keypoints, batch.confidence, batch.valid, batch.frame_mask)
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of (B, T, D) features over the frames where mask (B, T) is True."""
+    m = mask[..., None].to(x.dtype)
+    return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+class ClassifierModel(EncoderTaskModel):
+    """ISLR: mean-pooled frame features -> linear classifier over the gloss classes."""
+
+    def __init__(self, encoder: nn.Module, spec: TaskSpec, cfg: dict[str, Any]) -> None:
+        super().__init__(encoder)
+        self.classes = list(spec.classes)
+        self.index = {c: i for i, c in enumerate(self.classes)}
+        self.drop = nn.Dropout(float(cfg.get("dropout", 0.0)))
+        self.head = nn.Linear(encoder.d_model, len(self.classes))
+        self.label_smoothing = float(cfg.get("label_smoothing", 0.0))
+        self.topk = int(cfg.get("topk", 5))
+
+    def logits(self, batch: Batch) -> torch.Tensor:
+        """Class logits (B, n_classes)."""
+        return self.head(self.drop(masked_mean(self.features(batch), batch.frame_mask)))
+
+    def loss(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Cross-entropy against the clips' glosses."""
+        target = torch.tensor([self.index[g] for g in batch.gloss], device=batch.keypoints.device)
+        logits = self.logits(batch)
+        loss = F.cross_entropy(logits.float(), target, label_smoothing=self.label_smoothing)
+        acc = (logits.argmax(1) == target).float().mean()
+        return {"loss": loss, "acc": acc.detach()}
+
+    @torch.no_grad()
+    def predict(self, batch: Batch, final: bool) -> list[list[str]]:
+        """Top-k gloss labels per clip, best first."""
+        logits = self.logits(batch).float()
+        k = min(self.topk, logits.shape[1])
+        top = logits.topk(k, dim=1).indices.tolist()
+        return [[self.classes[i] for i in row] for row in top]
+
+
+class CTCModel(EncoderTaskModel):
+    """CSLR: frame features -> (optional 2x temporal downsampling) -> BiLSTM -> CTC."""
+
+    def __init__(self, encoder: nn.Module, spec: TaskSpec, cfg: dict[str, Any]) -> None:
+        super().__init__(encoder)
+        self.vocab = list(spec.classes)
+        self.index = {g: i + 1 for i, g in enumerate(self.vocab)}  # 0 is the CTC blank
+        d = encoder.d_model
+        self.downsample = int(cfg.get("downsample", 1))
+        self.pool = (nn.Conv1d(d, d, 5, stride=2, padding=2) if self.downsample == 2
+                     else None)
+        hidden = int(cfg.get("hidden", d))
+        self.lstm = (nn.LSTM(d, hidden // 2, batch_first=True, bidirectional=True)
+                     if cfg.get("context", "bilstm") == "bilstm" else None)
+        self.drop = nn.Dropout(float(cfg.get("dropout", 0.0)))
+        self.head = nn.Linear(hidden if self.lstm else d, len(self.vocab) + 1)
+        self.beam = int(cfg.get("beam", 5))
+        self.final_decoder = cfg.get("final_decoder", "beam")
+
+    def log_probs(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame log-probabilities (B, T', V + 1) and output lengths (B,)."""
+        x = self.features(batch)
+        lengths = batch.frame_mask.sum(1)
+        if self.pool is not None:
+            x = self.pool(x.transpose(1, 2)).transpose(1, 2)
+            lengths = (lengths + 1) // 2
+        if self.lstm is not None:
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True,
+                                                       enforce_sorted=False)
+            x, _ = self.lstm(packed)
+            x, _ = nn.utils.rnn.pad_packed_sequence(x, batch_first=True,
+                                                    total_length=lengths.max().item())
+        return self.head(self.drop(x)).float().log_softmax(-1), lengths
+
+    def loss(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """CTC loss against the clips' gloss sequences."""
+        lp, lengths = self.log_probs(batch)
+        targets = [[self.index[g] for g in seq.split()] for seq in batch.gloss]
+        flat = torch.tensor([t for seq in targets for t in seq], dtype=torch.long)
+        target_lengths = torch.tensor([len(seq) for seq in targets], dtype=torch.long)
+        loss = F.ctc_loss(lp.transpose(0, 1), flat, lengths.cpu(), target_lengths, blank=0,
+                          reduction="mean", zero_infinity=True)
+        return {"loss": loss}
+
+    @torch.no_grad()
+    def predict(self, batch: Batch, final: bool) -> list[str]:
+        """Recognised gloss sequences (greedy while selecting, the final decoder at the end)."""
+        lp, lengths = self.log_probs(batch)
+        lp_np = lp.cpu().numpy()
+        out = []
+        for row, n in zip(lp_np, lengths.tolist(), strict=True):
+            if final and self.final_decoder == "beam":
+                ids = prefix_beam_search(row[:n], beam=self.beam)
+            else:
+                ids = greedy_decode(row[:n])
+            out.append(" ".join(self.vocab[i - 1] for i in ids))
+        return out
+
+
+class Seq2SeqModel(EncoderTaskModel):
+    """SLT: projected frame features are the input embeddings of a seq2seq text model."""
+
+    def __init__(self, encoder: nn.Module, spec: TaskSpec, cfg: dict[str, Any]) -> None:
+        super().__init__(encoder)
+        from methods.text.backbone import build_seq2seq
+
+        self.text_model, self.tokenizer = build_seq2seq(cfg["text"], spec.train_texts)
+        self.proj = nn.Linear(encoder.d_model, self.text_model.config.d_model)
+        self.label_smoothing = float(cfg.get("label_smoothing", 0.0))
+        self.max_target_tokens = int(cfg.get("max_target_tokens", 128))
+        self.beam = int(cfg.get("beam", 4))
+        self.max_new_tokens = int(cfg.get("max_new_tokens", 100))
+        self.select_max_new_tokens = int(cfg.get("select_max_new_tokens", self.max_new_tokens))
+
+    def encode(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Text-model input embeddings (B, T, D_text) and their attention mask."""
+        return self.proj(self.features(batch)), batch.frame_mask.long()
+
+    def loss(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Token cross-entropy of the reference sentences (teacher forcing)."""
+        embeds, attn = self.encode(batch)
+        enc = self.tokenizer(batch.text, padding=True, truncation=True,
+                             max_length=self.max_target_tokens, return_tensors="pt")
+        labels = enc["input_ids"].to(embeds.device)
+        labels = labels.masked_fill(enc["attention_mask"].to(embeds.device) == 0, -100)
+        out = self.text_model(inputs_embeds=embeds, attention_mask=attn, labels=labels)
+        loss = F.cross_entropy(out.logits.float().flatten(0, 1), labels.flatten(),
+                               ignore_index=-100, label_smoothing=self.label_smoothing)
+        return {"loss": loss}
+
+    @torch.no_grad()
+    def predict(self, batch: Batch, final: bool) -> list[str]:
+        """Generated sentences: beam search for the final predictions, greedy while selecting."""
+        embeds, attn = self.encode(batch)
+        ids = self.text_model.generate(
+            inputs_embeds=embeds, attention_mask=attn, num_beams=self.beam if final else 1,
+            max_new_tokens=self.max_new_tokens if final else self.select_max_new_tokens,
+            do_sample=False)
+        return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+
+
+HEADS = {"islr": ClassifierModel, "cslr": CTCModel, "slt": Seq2SeqModel}
+
+
+def build_task_model(encoder: nn.Module, spec: TaskSpec, heads_cfg: dict[str, Any]) -> nn.Module:
+    """The fine-tuning model for ``spec.task`` from an encoder and the ``heads`` config."""
+    return HEADS[spec.task](encoder, spec, heads_cfg.get(spec.task, {}))

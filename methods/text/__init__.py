@@ -1,0 +1,1 @@
+"""Text models and tokenizers shared by the methods."""
