@@ -51,7 +51,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(f"benchmarks (data root: {root}):")
     for name, b in benches.items():
         state = "prepared" if b["prepared"] else "not prepared"
-        print(f"  {name:<14} task: {b['task']:<5} v{b['version']:<4} {state:<13} {b['summary']}")
+        print(f"  {name:<14} task: {b['task']:<5} {b['version']:<12} {state:<13} {b['summary']}")
     return 0
 
 
@@ -65,10 +65,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                       data_root=Path(args.data_root) if args.data_root else None,
                       force=args.force, device=args.device, threads=args.threads,
                       quiet=args.quiet)
-    result, path = run_cell(opts)
+    outcome = run_cell(opts)
+    result, path = outcome.result, outcome.path
     test = result["metrics"]["test"]
+    note = " (already finished; --force reruns it)" if outcome.skipped else ""
     print(f"{result['method']} on {result['bench']} (seed {result['seed']}): "
-          + ", ".join(f"{k} {v:.2f}" for k, v in test.items()))
+          + ", ".join(f"{k} {v:.2f}" for k, v in test.items()) + note)
     print(f"result: {path}")
     print(f"predictions: {path.parent / 'predictions'}")
     print(f"mlflow: {result['mlflow']['tracking_uri']} run {result['mlflow']['run_id']}")

@@ -52,14 +52,16 @@ def eval_frame_indices(n: int, max_frames: int) -> np.ndarray:
 
 def train_frame_indices(n: int, max_frames: int, jitter: float,
                         rng: np.random.Generator) -> np.ndarray:
-    """Random speed change (resampling) then, if still too long, a random contiguous window."""
+    """Random speed change (resampling by a factor in [1 - j, 1 + j]); a clip still longer
+    than ``max_frames`` is subsampled uniformly from a random phase, never cropped, so every
+    sign of a sentence stays in the clip."""
     factor = 1.0 + rng.uniform(-jitter, jitter) if jitter > 0 else 1.0
-    length = max(1, int(round(n * factor)))
-    idx = np.clip(np.round(np.linspace(0, n - 1, length)), 0, n - 1).astype(np.int64)
+    length = max(1, round(n * factor))
     if length > max_frames:
-        start = int(rng.integers(0, length - max_frames + 1))
-        idx = idx[start:start + max_frames]
-    return idx
+        step = (n - 1) / max_frames if max_frames > 1 else 0.0
+        start = rng.uniform(0, step) if step > 0 else 0.0
+        return np.clip(np.round(start + step * np.arange(max_frames)), 0, n - 1).astype(np.int64)
+    return np.clip(np.round(np.linspace(0, n - 1, length)), 0, n - 1).astype(np.int64)
 
 
 class ClipLoader:

@@ -29,11 +29,11 @@ _HAND21 = (
     "pinky1", "pinky2", "pinky3", "pinky4",
 )
 #: Edges of one 21-point hand, in hand-local indices (wrist = 0, four joints per finger).
-HAND_EDGES: tuple[tuple[int, int], ...] = tuple(
-    edge
-    for base in (1, 5, 9, 13, 17)
-    for edge in ((0, base), (base, base + 1), (base + 1, base + 2), (base + 2, base + 3))
-) + ((5, 9), (9, 13), (13, 17))
+HAND_EDGES: tuple[tuple[int, int], ...] = (
+    *((a, b) for base in (1, 5, 9, 13, 17)
+      for a, b in ((0, base), (base, base + 1), (base + 1, base + 2), (base + 2, base + 3))),
+    (5, 9), (9, 13), (13, 17),
+)
 
 FACE_OFFSET = 23
 LEFT_HAND_OFFSET = 91

@@ -141,8 +141,8 @@ class CellRun:
             self.log_file.write(time.strftime("%Y-%m-%d %H:%M:%S ") + msg + "\n")
             self.log_file.flush()
 
-    def run(self) -> tuple[dict[str, Any], Path]:
-        """Run (or skip, or resume) the cell; returns its result and the result's path."""
+    def run(self) -> CellOutcome:
+        """Run (or skip, or resume) the cell."""
         started = time.perf_counter()
         t0 = time.perf_counter()
         self.store = self.bench.open()
@@ -154,20 +154,19 @@ class CellRun:
         done = load_finished(cell_dir)
         if done is not None and not self.opts.force:
             self.log(f"already finished: {cell_dir / RESULT_FILE} (use --force to rerun)")
-            return done, cell_dir / RESULT_FILE
+            return CellOutcome(done, cell_dir / RESULT_FILE, skipped=True)
         with cell_lock(cell_dir):
             if self.opts.force:
                 for child in cell_dir.iterdir():
                     if child.name != ".lock":
                         shutil.rmtree(child) if child.is_dir() else child.unlink()
-            self.log_file = open(cell_dir / "log.txt", "a", encoding="utf-8")
-            try:
-                return self._run_locked(started)
-            finally:
-                self.log_file.close()
-                self.log_file = None
+            with open(cell_dir / "log.txt", "a", encoding="utf-8") as self.log_file:
+                try:
+                    return self._run_locked(started)
+                finally:
+                    self.log_file = None
 
-    def _run_locked(self, started: float) -> tuple[dict[str, Any], Path]:
+    def _run_locked(self, started: float) -> CellOutcome:
         import torch
 
         from harness.provenance import code_version, environment, slurm_context
@@ -230,7 +229,7 @@ class CellRun:
             raise
         (self.cell_dir / "error.txt").unlink(missing_ok=True)
         self.log(f"finished in {self.timings['total']:.1f}s: {self.cell_dir / RESULT_FILE}")
-        return result, self.cell_dir / RESULT_FILE
+        return CellOutcome(result, self.cell_dir / RESULT_FILE, skipped=False)
 
     def _train_and_evaluate(self, device: Any, tracker: Any) -> dict[str, Any]:
         from harness.data import ClipLoader, DataOptions
@@ -313,7 +312,16 @@ def _device(name: str) -> Any:
     return torch.device(name)
 
 
-def run_cell(opts: RunOptions) -> tuple[dict[str, Any], Path]:
-    """Run one cell; returns its result and the path of result.json."""
+@dataclass
+class CellOutcome:
+    """What running a cell gave: its result, where it is, and whether it was already done."""
+
+    result: dict[str, Any]
+    path: Path
+    skipped: bool
+
+
+def run_cell(opts: RunOptions) -> CellOutcome:
+    """Run one cell (or skip it when it is finished)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     return CellRun(opts).run()

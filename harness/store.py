@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,9 +92,10 @@ class StoreWriter:
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self.tmp.mkdir(parents=True)
-        self._files = {name: open(self.tmp / fname, "wb") for name, (fname, _) in _ARRAYS.items()
-                       if name != "offsets"}
-        self._manifest = open(self.tmp / _MANIFEST, "w", encoding="utf-8")
+        # The files stay open while clips are appended; close() or abort() closes them.
+        self._files = {name: open(self.tmp / fname, "wb")  # noqa: SIM115
+                       for name, (fname, _) in _ARRAYS.items() if name != "offsets"}
+        self._manifest = open(self.tmp / _MANIFEST, "w", encoding="utf-8")  # noqa: SIM115
         self._offsets = [0]
         self._ids: set[str] = set()
 
@@ -166,6 +166,7 @@ class PoseStore:
     """Read-only view of a prepared store; clips are slices of memory maps."""
 
     def __init__(self, path: str | Path, *, verify: bool = True) -> None:
+        """Open and check a store; ``verify`` also compares every file with its checksum."""
         self.path = Path(path)
         self.meta = self._read_meta()
         shape = (self.meta["n_frames"], get_layout(self.meta["layout"]).num_joints)
@@ -184,8 +185,7 @@ class PoseStore:
             self._verify_hashes()
         self.clips = self._read_manifest()
         self._check_offsets()
-        if verify:
-            self._check_values()
+        self._check_values()
         self.fingerprint: str = self.meta["fingerprint"]
 
     # -- opening and checking ------------------------------------------------------------

@@ -1,1 +1,1 @@
-"""Sign-language methods; each subpackage registers one method (shared blocks: encoders, heads, text)."""
+"""Sign-language methods, one per subpackage; shared blocks in encoders, heads, text."""

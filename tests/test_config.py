@@ -28,7 +28,7 @@ def test_malformed_override_is_a_config_error(bad):
 
 
 def test_unknown_key_suggests_the_close_one():
-    with pytest.raises(ConfigError, match="did you mean finetune.epochs"):
+    with pytest.raises(ConfigError, match=r"did you mean finetune\.epochs"):
         apply_overrides(BASE, ["finetune.epoch=3"])
 
 

@@ -34,12 +34,9 @@ class SynthBenchmark(ScoredBenchmark):
     def generator_config(self) -> SynthConfig:
         """The generator config from ``data.synth``."""
         raw = dict(self.cfg.get("data", {}).get("synth", {}))
-        for key in ("frames_per_sign", "cslr_sentences"):
-            if key in raw:
-                raw[key] = tuple(raw[key])
         try:
             return SynthConfig(**raw)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"data.synth: {exc}") from None
 
     def _dir(self, kind: str) -> Path:

@@ -12,6 +12,7 @@ optional transformer layers add temporal context.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -54,6 +55,7 @@ class STGCNBlock(nn.Module):
         self.adjacency = nn.Parameter(torch.from_numpy(adjacency).clone())
         self.gcn = nn.Conv2d(c_in, c_out * k, 1)
         self.bn1 = nn.BatchNorm2d(c_out)
+        self.temporal = kt > 1
         self.tconv = nn.Conv2d(c_out, c_out, (kt, 1), padding=((kt - 1) // 2, 0))
         self.bn2 = nn.BatchNorm2d(c_out)
         self.drop = nn.Dropout(dropout)
@@ -61,14 +63,21 @@ class STGCNBlock(nn.Module):
                                     nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.BatchNorm2d(c_out)))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """x: (N, C, T, V); mask: (N, 1, T, 1) of real frames."""
+        """x: (N, C, T, V); mask: (N, 1, T, 1) of real frames.
+
+        Features of padded frames are not zeroed here (blocks with temporal kernel 1 treat
+        frames independently); the temporal convolution reads them as zeros, and the encoder
+        masks its output, so a clip's features do not depend on how it was padded.
+        """
         n, _, t, v = x.shape
         res = self.residual(x)
         y = self.gcn(x).view(n, self.k, self.c_out, t, v)
         y = torch.einsum("nkctv,kvw->nctw", y, self.adjacency)
-        y = torch.relu(self.bn1(y)) * mask  # padded frames stay zero for the temporal conv
+        y = torch.relu(self.bn1(y))
+        if self.temporal:  # padded frames must read as zeros to the temporal conv
+            y = y * mask
         y = self.drop(self.bn2(self.tconv(y)))
-        return torch.relu(y + res) * mask
+        return torch.relu(y + res)
 
 
 class PartChain(nn.Module):
@@ -80,14 +89,14 @@ class PartChain(nn.Module):
         self.embed = nn.Conv2d(3, embed, 1)
         chans = [embed, *spatial]
         self.spatial = nn.ModuleList(STGCNBlock(a, b, adjacency, 1, dropout)
-                                     for a, b in zip(chans[:-1], chans[1:], strict=True))
+                                     for a, b in itertools.pairwise(chans))
         chans = [chans[-1], *temporal]
         self.temporal = nn.ModuleList(STGCNBlock(a, b, adjacency, kt, dropout)
-                                      for a, b in zip(chans[:-1], chans[1:], strict=True))
+                                      for a, b in itertools.pairwise(chans))
 
     def spatial_features(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(N, 3, T, V) -> (N, C, T, V) after the embedding and the spatial blocks."""
-        x = self.embed(x) * mask
+        x = self.embed(x)
         for block in self.spatial:
             x = block(x, mask)
         return x

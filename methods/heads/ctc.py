@@ -50,7 +50,7 @@ def prefix_beam_search(logprobs: np.ndarray, beam: int = 5, blank: int = 0,
                     entry[0] = _logadd(entry[0], total + p)
                     continue
                 last = prefix[-1] if prefix else None
-                ext = prefix + (s,)
+                ext = (*prefix, s)
                 entry = nxt[ext]
                 if s == last:  # a repeat needs a blank in between to extend
                     entry[1] = _logadd(entry[1], p_b + p)

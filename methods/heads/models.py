@@ -65,7 +65,12 @@ class ClassifierModel(EncoderTaskModel):
 
 
 class CTCModel(EncoderTaskModel):
-    """CSLR: frame features -> (optional 2x temporal downsampling) -> BiLSTM -> CTC."""
+    """CSLR: frame features -> (optional 2x temporal downsampling) -> temporal context -> CTC.
+
+    ``context``: 'tconv' (two residual temporal convolutions, kernel 5; the default, which
+    leaves the blank-only plateau of CTC within a few hundred steps), 'bilstm' (a
+    bidirectional LSTM, as in many CSLR systems; slower to start learning) or 'none'.
+    """
 
     def __init__(self, encoder: nn.Module, spec: TaskSpec, cfg: dict[str, Any]) -> None:
         super().__init__(encoder)
@@ -76,8 +81,14 @@ class CTCModel(EncoderTaskModel):
         self.pool = (nn.Conv1d(d, d, 5, stride=2, padding=2) if self.downsample == 2
                      else None)
         hidden = int(cfg.get("hidden", d))
+        context = cfg.get("context", "tconv")
+        if context not in ("none", "tconv", "bilstm"):
+            raise ValueError(f"unknown CSLR context {context!r}")
         self.lstm = (nn.LSTM(d, hidden // 2, batch_first=True, bidirectional=True)
-                     if cfg.get("context", "bilstm") == "bilstm" else None)
+                     if context == "bilstm" else None)
+        self.tconv = (nn.Sequential(nn.Conv1d(d, d, 5, padding=2), nn.BatchNorm1d(d), nn.ReLU(),
+                                    nn.Conv1d(d, d, 5, padding=2), nn.BatchNorm1d(d), nn.ReLU())
+                      if context == "tconv" else None)
         self.drop = nn.Dropout(float(cfg.get("dropout", 0.0)))
         self.head = nn.Linear(hidden if self.lstm else d, len(self.vocab) + 1)
         self.beam = int(cfg.get("beam", 5))
@@ -90,6 +101,10 @@ class CTCModel(EncoderTaskModel):
         if self.pool is not None:
             x = self.pool(x.transpose(1, 2)).transpose(1, 2)
             lengths = (lengths + 1) // 2
+        if self.tconv is not None:  # padded frames read as zeros, as in the encoder
+            mask = (torch.arange(x.shape[1], device=x.device)[None] < lengths[:, None])
+            x = x * mask[..., None].to(x.dtype)
+            x = x + self.tconv(x.transpose(1, 2)).transpose(1, 2)
         if self.lstm is not None:
             packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True,
                                                        enforce_sorted=False)

@@ -6,7 +6,7 @@ model = dict(
     ),
     heads=dict(
         islr=dict(dropout=0.2, label_smoothing=0.1, topk=5),
-        cslr=dict(downsample=1, context="bilstm", hidden=256, dropout=0.1, beam=5,
+        cslr=dict(downsample=1, context="tconv", hidden=256, dropout=0.1, beam=5,
                   final_decoder="beam"),
         slt=dict(
             text=dict(type="tiny_t5", vocab_size=4000, d_model=256, d_ff=1024, heads=4,

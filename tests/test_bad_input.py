@@ -1,0 +1,133 @@
+"""Bad input ends in one clear error line, exit code 2, and no finished-looking result."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from harness.store import _sha256, fingerprint_of
+from tests.conftest import SMALL_SYNTH
+
+RUN = ["run", "--method", "scratch", "--bench", "synth-islr", "--quiet", "--set", *SMALL_SYNTH,
+       "finetune.epochs=1"]
+
+
+def assert_clean_failure(done, out, *needles):
+    assert done.code == 2, (done.code, done.err)
+    assert "Traceback" not in done.err
+    assert len(done.error_lines) == 1, done.err
+    for needle in needles:
+        assert needle in done.error_lines[0], done.error_lines[0]
+    assert not list(out.glob("cells/*/*/*/result.json"))
+
+
+@pytest.mark.parametrize(("args", "needles"), [
+    (["--method", "scrach", "--bench", "synth-islr"], ["unknown method 'scrach'",
+                                                      "did you mean scratch"]),
+    (["--method", "scratch", "--bench", "synth-isl"], ["unknown benchmark", "synth-islr"]),
+    (["--method", "scratch", "--bench", "synth-islr", "--set", "finetune.epochs"],
+     ["malformed --set"]),
+    (["--method", "scratch", "--bench", "synth-islr", "--set", "finetune.epoch=2"],
+     ["did you mean finetune.epochs"]),
+    (["--method", "scratch", "--bench", "synth-islr", "--preset", "huge"],
+     ["no preset 'huge'", "smoke"]),
+    (["--method", "scratch", "--bench", "synth-islr", "--set", "data.synth.vocab_size=-3"],
+     ["data.synth"]),
+    (["--method", "scratch", "--bench", "wlasl"],
+     ["wlasl is not prepared", "python -m harness prepare wlasl"]),
+    (["--method", "scratch"], ["--bench"]),
+    (["--method", "scratch", "--bench", "synth-islr", "--seed", "x"], ["invalid int"]),
+])
+def test_bad_arguments(harness, tmp_path, args, needles):
+    out = tmp_path / "out"
+    assert_clean_failure(harness("run", *args, "--out", str(out)), out, *needles)
+
+
+@pytest.fixture(scope="module")
+def prepared(harness):
+    """The small synth-islr store, prepared once: its path."""
+    done = harness("prepare", "synth-islr", "--set", *SMALL_SYNTH)
+    assert done.code == 0, done.err
+    return next(harness.data.glob("synth-islr-*"))
+
+
+def damaged_copy(harness, prepared, tmp_path, damage):
+    """A data root holding a copy of the store with ``damage`` applied."""
+    root = tmp_path / "data"
+    store = root / prepared.name
+    shutil.copytree(prepared, store)
+    damage(store)
+    return root
+
+
+def rehash(store):
+    """Record the current checksums, as a buggy external tool might after writing bad data."""
+    meta = json.loads((store / "store.json").read_text())
+    meta["files"] = {name: _sha256(store / name) for name in meta["files"]}
+    meta["fingerprint"] = fingerprint_of(meta["files"])
+    (store / "store.json").write_text(json.dumps(meta))
+
+
+def truncate(store):
+    data = (store / "keypoints.bin").read_bytes()
+    (store / "keypoints.bin").write_bytes(data[: len(data) // 2])
+
+
+def bitflip(store):
+    data = bytearray((store / "keypoints.bin").read_bytes())
+    data[1234] ^= 0x40
+    (store / "keypoints.bin").write_bytes(bytes(data))
+
+
+def nan_keypoints(store):
+    kp = np.fromfile(store / "keypoints.bin", dtype=np.float32)
+    kp[1000:1100] = np.nan
+    kp.tofile(store / "keypoints.bin")
+    valid = np.fromfile(store / "valid.bin", dtype=np.uint8)
+    valid[:] = 1
+    valid.tofile(store / "valid.bin")
+    rehash(store)
+
+
+def empty_clip(store):
+    offsets = np.fromfile(store / "offsets.bin", dtype=np.int64)
+    offsets[1] = 0  # clip 0 now has no frames, clip 1 takes them
+    offsets.tofile(store / "offsets.bin")
+    lines = (store / "manifest.jsonl").read_text().splitlines()
+    first, second = json.loads(lines[0]), json.loads(lines[1])
+    second["n_frames"] += first["n_frames"]
+    first["n_frames"] = 0
+    lines[0], lines[1] = json.dumps(first), json.dumps(second)
+    (store / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    rehash(store)
+
+
+def garbled_meta(store):
+    (store / "store.json").write_text("{not json")
+
+
+@pytest.mark.parametrize(("damage", "needle"), [
+    (truncate, "truncated or corrupt"),
+    (bitflip, "checksum"),
+    (nan_keypoints, "NaN"),
+    (empty_clip, "zero frames"),
+    (garbled_meta, "store.json is unreadable"),
+])
+def test_damaged_store(harness, prepared, tmp_path, damage, needle):
+    root = damaged_copy(harness, prepared, tmp_path, damage)
+    out = tmp_path / "out"
+    done = harness(*RUN, "--data-root", str(root), "--out", str(out))
+    assert_clean_failure(done, out, needle, str(root))
+
+
+def test_prepare_rejects_source_for_generated_benchmark(harness, tmp_path):
+    done = harness("prepare", "synth-islr", "--source", str(tmp_path))
+    assert done.code == 2 and "takes no --source" in done.error_lines[0]
+
+
+def test_unknown_subcommand_is_one_line(harness):
+    done = harness("fly")
+    assert done.code == 2 and len(done.err.strip().splitlines()) == 1

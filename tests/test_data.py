@@ -1,0 +1,75 @@
+"""The data path: deterministic batches, resumable mid-epoch, label-preserving sampling."""
+
+import numpy as np
+import pytest
+import torch
+
+from harness.data import ClipLoader, DataOptions, eval_frame_indices, train_frame_indices
+from harness.store import PoseStore, StoreWriter
+from tests.test_store import make_pose
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "s"
+    with StoreWriter(path) as w:
+        for i in range(23):
+            w.add(f"c{i:02d}", make_pose(5 + i % 7, i), split="train" if i < 17 else "dev",
+                  gloss=f"G{i % 4}", source="t")
+        w.close()
+    return PoseStore(path)
+
+
+OPTS = DataOptions(max_frames=8, speed_jitter=0.2, scale_jitter=0.1, rotate_deg=10, shift=0.05)
+
+
+def batches_as_arrays(loader, epoch, start=0):
+    return [(b.ids, b.keypoints.numpy().copy()) for b in loader.batches(epoch, start=start)]
+
+
+def test_training_batches_repeat_for_a_seed_and_resume_mid_epoch(store):
+    loader = ClipLoader(store, store.split("train"), 4, OPTS, train=True, seed=3, stage="ft")
+    full = batches_as_arrays(loader, epoch=2)
+    again = batches_as_arrays(loader, epoch=2)
+    tail = batches_as_arrays(loader, epoch=2, start=2)
+    assert len(full) == len(loader) == 4  # 17 clips, batch 4, last partial batch dropped
+    for (ia, a), (ib, b) in zip(full, again, strict=True):
+        assert ia == ib and np.array_equal(a, b)
+    for (ia, a), (ib, b) in zip(full[2:], tail, strict=True):
+        assert ia == ib and np.array_equal(a, b)
+    other_epoch = batches_as_arrays(loader, epoch=3)
+    assert [i for i, _ in other_epoch] != [i for i, _ in full]
+
+
+def test_evaluation_batches_cover_the_split_once_without_augmentation(store):
+    loader = ClipLoader(store, store.split("dev"), 4, OPTS, train=False)
+    ids = [i for b in loader.batches() for i in b.ids]
+    assert sorted(ids) == [f"c{i:02d}" for i in range(17, 23)]
+    batch = next(iter(loader.batches()))
+    clip = store.clips[[c.id for c in store.clips].index(batch.ids[0])]
+    kp, _, valid = store.arrays(clip.index)
+    idx = eval_frame_indices(len(kp), 8)
+    got = batch.keypoints[0, : len(idx)].numpy()
+    assert np.array_equal(got[valid[idx]], kp[idx][valid[idx]])
+    assert batch.frame_mask[0].sum() == len(idx)
+
+
+def test_padding_is_masked(store):
+    loader = ClipLoader(store, store.split("train"), 8, OPTS, train=True)
+    batch = next(iter(loader.batches(0)))
+    lengths = batch.frame_mask.sum(1)
+    for j, n in enumerate(lengths.tolist()):
+        assert not batch.valid[j, n:].any()
+        assert torch.all(batch.keypoints[j, n:] == 0)
+
+
+def test_frame_sampling_keeps_the_whole_clip():
+    rng = np.random.default_rng(0)
+    for n in (5, 40, 200):
+        idx = train_frame_indices(n, 32, 0.2, rng)
+        assert len(idx) <= 32 and idx.min() >= 0 and idx.max() < n
+        assert np.all(np.diff(idx) >= 0)
+        if n > 40:  # subsampled, never cropped: start and end of the clip are both in
+            assert idx[0] < n / 16 and idx[-1] > n - n / 16
+    assert eval_frame_indices(10, 32).tolist() == list(range(10))
+    assert eval_frame_indices(100, 5).tolist() == [0, 25, 50, 74, 99]
