@@ -52,13 +52,12 @@ class Batch:
     frame_mask: torch.Tensor
     gloss: list[str]
     text: list[str]
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to(self, device: Any) -> Batch:
         """The same batch with its tensors on ``device``."""
         move = {k: getattr(self, k).to(device, non_blocking=True)
                 for k in ("keypoints", "confidence", "valid", "frame_mask")}
-        return Batch(self.ids, gloss=self.gloss, text=self.text, extra=self.extra, **move)
+        return Batch(self.ids, gloss=self.gloss, text=self.text, **move)
 
     def __len__(self) -> int:
         return len(self.ids)

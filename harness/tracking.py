@@ -50,8 +50,9 @@ class Tracker:
 
     def __init__(self, uri: str, experiment: str = EXPERIMENT,
                  artifact_root: Path | None = None) -> None:
-        _quiet()
         from mlflow.tracking import MlflowClient
+
+        _quiet()  # after the import: mlflow sets its loggers up when imported
 
         self.uri = uri
         self.client = MlflowClient(uri)
