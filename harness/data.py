@@ -64,6 +64,31 @@ def train_frame_indices(n: int, max_frames: int, jitter: float,
     return np.clip(np.round(np.linspace(0, n - 1, length)), 0, n - 1).astype(np.int64)
 
 
+def train_subset(store: PoseStore, indices: Sequence[int], data: dict[str, Any], *,
+                 by_gloss: bool) -> list[int]:
+    """The labelled training clips: a ``data.train_fraction`` of ``indices`` (default all).
+
+    The subset depends only on ``data.subset_seed`` (not on the run's seed), so every method
+    and seed of a comparison fine-tunes on the same clips; with ``by_gloss`` each gloss
+    keeps the same fraction (at least one clip).
+    """
+    fraction = float(data.get("train_fraction", 1.0))
+    if fraction >= 1.0:
+        return list(indices)
+    if fraction <= 0.0:
+        raise ValueError("data.train_fraction must be in (0, 1]")
+    rng = np.random.default_rng(int(data.get("subset_seed", 0)))
+    groups: dict[str, list[int]] = {}
+    for i in indices:
+        groups.setdefault(store.clips[i].gloss if by_gloss else "", []).append(int(i))
+    keep: list[int] = []
+    for key in sorted(groups):
+        members = groups[key]
+        n = max(1, round(fraction * len(members)))
+        keep.extend(members[j] for j in rng.permutation(len(members))[:n])
+    return sorted(keep)
+
+
 class ClipLoader:
     """Iterates over batches of clips of one split of a store."""
 

@@ -38,7 +38,7 @@ class Method:
     """A registered method: metadata, presets and model builders.
 
     Subclasses set ``tasks`` and ``summary`` and implement ``build``; methods with a
-    pre-training stage also implement ``build_pretrainer`` and ``transfer``.
+    pre-training stage set ``has_pretraining`` and implement ``build_pretrainer``.
     Module-level imports of a method package stay light; torch is imported inside builders.
     """
 
@@ -62,14 +62,12 @@ class Method:
                             f"available: {', '.join(cls.presets())}")
         return path
 
-    def build(self, cfg: dict[str, Any], spec: TaskSpec) -> Any:
-        """The fine-tuning model for ``spec.task``."""
+    def build(self, cfg: dict[str, Any], spec: TaskSpec, pretrained: Any = None) -> Any:
+        """The fine-tuning model for ``spec.task``, continuing from the pre-training model
+        ``pretrained`` when the method has a pre-training stage and it ran."""
         raise NotImplementedError
 
     def build_pretrainer(self, cfg: dict[str, Any], spec: TaskSpec) -> Any:
-        """The pre-training model (only for methods with ``has_pretraining``)."""
-        raise NotImplementedError(f"{self.name} has no pre-training stage")
-
-    def transfer(self, pretrained: Any, model: Any) -> None:
-        """Copy the pre-trained weights the fine-tuning model reuses."""
+        """The pre-training model (methods with ``has_pretraining``); ``spec.train_texts``
+        holds the pre-training corpus's texts."""
         raise NotImplementedError(f"{self.name} has no pre-training stage")

@@ -29,7 +29,7 @@ from harness.config import apply_overrides, config_hash, load_preset, merge, sho
 from harness.errors import ConfigError, UserError
 from harness.registry import BENCHMARKS, METHODS
 from harness.results import RESULT_FILE, SCHEMA_VERSION, load_finished, problems
-from harness.tasks import SELECTION
+from harness.tasks import SELECTION, TaskSpec
 
 _METHOD_KEYS = ("model", "finetune", "pretrain", "precision", "task_overrides")
 
@@ -129,6 +129,9 @@ class CellRun:
         self.method = METHODS.get(opts.method)()
         self.bench = BENCHMARKS.get(opts.bench)(self.cfg, root=opts.data_root)
         self.task = self.bench.task
+        pre = self.cfg.get("pretrain") or {}
+        self.pretraining = bool(self.method.has_pretraining and pre
+                                and (int(pre.get("epochs", 0)) > 0 or pre.get("checkpoint")))
         self.timings: dict[str, float] = {}
         self.log_file: Any = None
 
@@ -146,9 +149,18 @@ class CellRun:
         started = time.perf_counter()
         t0 = time.perf_counter()
         self.store = self.bench.open()
+        self.fingerprint = self.store.fingerprint
+        self.pretrain_store = None
+        if self.pretraining:
+            self.pretrain_store = self.bench.pretrain_store()
+            parts = [self.store.fingerprint, self.pretrain_store.fingerprint]
+            ckpt = self.cfg["pretrain"].get("checkpoint")
+            if ckpt:
+                parts.append(_file_sha256(Path(ckpt)))
+            self.fingerprint = short_hash(*parts)
         self.timings["open_data"] = time.perf_counter() - t0
         self.cell_key = cell_key_of(self.opts.method, self.opts.bench, self.opts.seed,
-                                    self.chash, self.store.fingerprint)
+                                    self.chash, self.fingerprint)
         cell_dir = self.opts.out / "cells" / self.opts.bench / self.opts.method / self.cell_key
         self.cell_dir = cell_dir
         done = load_finished(cell_dir)
@@ -176,7 +188,7 @@ class CellRun:
         (self.cell_dir / "checkpoints").mkdir(exist_ok=True)
         identity = {"method": opts.method, "preset": opts.preset, "bench": opts.bench,
                     "task": self.task, "seed": opts.seed, "cell_key": self.cell_key,
-                    "config_hash": self.chash, "data_fingerprint": self.store.fingerprint}
+                    "config_hash": self.chash, "data_fingerprint": self.fingerprint}
         atomic.write_json(self.cell_dir / "config.json", {**identity, "config": cfg})
         uri = opts.tracking_uri or default_uri(opts.out)
         tracker = Tracker(uri, artifact_root=opts.out / "mlartifacts")
@@ -196,7 +208,8 @@ class CellRun:
                     k: identity[k] for k in ("method", "preset", "bench", "task", "seed",
                                              "cell_key", "config_hash")},
                 "benchmark": {"name": opts.bench, "version": self.bench.version,
-                              "fingerprint": self.store.fingerprint,
+                              "fingerprint": self.fingerprint,
+                              "store_fingerprint": self.store.fingerprint,
                               "store": str(self.store.path), "counts": self.store.splits()},
                 "code": code_version(), "environment": environment(str(device)),
                 "slurm": slurm_context(), "mlflow": {"tracking_uri": uri, "run_id": run_id},
@@ -213,7 +226,7 @@ class CellRun:
             tracker.log_metrics({f"{split}_{k}": v for split, vals in result["metrics"].items()
                                  for k, v in vals.items()})
             tracker.set_tags({"harness.status": "finished", "harness.data_fingerprint":
-                              self.store.fingerprint, "harness.git_sha":
+                              self.fingerprint, "harness.git_sha":
                               str(result["code"]["git_sha"])})
             for name in (RESULT_FILE, "config.json"):
                 tracker.client.log_artifact(run_id, str(self.cell_dir / name))
@@ -232,14 +245,21 @@ class CellRun:
         return CellOutcome(result, self.cell_dir / RESULT_FILE, skipped=False)
 
     def _train_and_evaluate(self, device: Any, tracker: Any) -> dict[str, Any]:
-        from harness.data import ClipLoader, DataOptions
+        from harness.data import ClipLoader, DataOptions, train_subset
         from harness.trainer import StageConfig, Trainer
 
         opts, cfg, store = self.opts, self.cfg, self.store
-        seed_everything(opts.seed)
+        log_stage = {stage: (lambda rec, step, stage=stage: tracker.log_metrics(
+            {f"{stage}.{k}": v for k, v in rec.items()}, step)) for stage in ("pretrain",
+                                                                               "finetune")}
+        pretrained, pre_state = None, None
+        if self.pretraining:
+            pretrained, pre_state = self._pretrain(device, log_stage["pretrain"])
+        seed_everything(opts.seed + 1)  # the same start whether or not pre-training resumed
         spec = self.bench.task_spec(store)
         t0 = time.perf_counter()
-        model = self.method.build(cfg, spec).to(device)
+        model = self.method.build(cfg, spec, pretrained=pretrained).to(device)
+        del pretrained
         self.timings["build"] = time.perf_counter() - t0
         data_opts = DataOptions.from_config(cfg["data"], model.input_joints)
         ft = cfg["finetune"]
@@ -248,7 +268,12 @@ class CellRun:
         loaders = {split: ClipLoader(store, store.split(split), eval_bs, data_opts,
                                      train=False) for split in self.bench.splits
                    if split != "train"}
-        train_loader = ClipLoader(store, store.split("train"), batch_size, data_opts,
+        train_ids = train_subset(store, store.split("train"), cfg["data"],
+                                 by_gloss=self.task == "islr")
+        if len(train_ids) < len(store.split("train")):
+            self.log(f"fine-tuning on {len(train_ids)} of {len(store.split('train'))} "
+                     f"training clips (data.train_fraction)")
+        train_loader = ClipLoader(store, train_ids, batch_size, data_opts,
                                   train=True, seed=opts.seed, stage="finetune")
         metric, higher = SELECTION[self.task]
         select = self.bench.select_split
@@ -261,7 +286,7 @@ class CellRun:
                           self.cell_dir / "checkpoints",
                           evaluate=evaluate if select else None, higher_is_better=higher,
                           device=device, log=self.log,
-                          on_epoch=lambda rec, step: tracker.log_metrics(rec, step))
+                          on_epoch=log_stage["finetune"])
         t0 = time.perf_counter()
         state = trainer.run()
         self.timings["finetune"] = time.perf_counter() - t0
@@ -282,7 +307,42 @@ class CellRun:
                           "higher_is_better": higher, "value": state["best_value"],
                           "epoch": state["best_epoch"], "epochs": cfg["finetune"]["epochs"]},
             "history": state["history"],
+            "pretrain": pre_state,
         }
+
+    def _pretrain(self, device: Any, on_epoch: Any) -> tuple[Any, dict[str, Any]]:
+        """Run (or resume, or load) the pre-training stage; returns the model and a record."""
+        from harness import checkpoint
+        from harness.data import ClipLoader, DataOptions
+        from harness.trainer import StageConfig, Trainer
+
+        cfg, pre = self.cfg, self.cfg["pretrain"]
+        pstore = self.pretrain_store
+        seed_everything(self.opts.seed)
+        texts = [pstore.clips[i].text for i in pstore.split("train")]
+        model = self.method.build_pretrainer(cfg, TaskSpec("pretrain", train_texts=texts))
+        model.to(device)
+        record: dict[str, Any] = {"corpus": str(pstore.path), "fingerprint": pstore.fingerprint,
+                                  "clips": len(texts)}
+        t0 = time.perf_counter()
+        if pre.get("checkpoint"):
+            path = Path(pre["checkpoint"])
+            model.load_state_dict(checkpoint.load(path)["model"])
+            self.log(f"pretrain: loaded {path}")
+            record.update(checkpoint=str(path), checkpoint_sha256=_file_sha256(path))
+        else:
+            data_opts = DataOptions.from_config({**cfg["data"], **pre.get("data", {})},
+                                                model.input_joints)
+            loader = ClipLoader(pstore, pstore.split("train"), int(pre["batch_size"]),
+                                data_opts, train=True, seed=self.opts.seed, stage="pretrain")
+            self.log(f"pretrain: {len(texts)} pose+text pairs from {pstore.path}")
+            trainer = Trainer(model, "pretrain", StageConfig.from_config(pre), loader,
+                              self.cell_dir / "checkpoints", evaluate=None, device=device,
+                              log=self.log, on_epoch=on_epoch)
+            state = trainer.run()
+            record.update(epochs=pre["epochs"], history=state["history"])
+        self.timings["pretrain"] = time.perf_counter() - t0
+        return model, record
 
     def _score(self, model: Any, loader: Any, split: str, *, final: bool,
                device: Any) -> tuple[Any, list[dict[str, Any]]]:
@@ -300,6 +360,14 @@ class CellRun:
         rows = [{"id": i, "prediction": predictions[i], "reference": refs[i]}
                 for i in sorted(refs)]
         return scores, rows
+
+
+def _file_sha256(path: Path) -> str:
+    from harness.store import file_sha256
+
+    if not path.is_file():
+        raise UserError(f"pretrain.checkpoint {path} is not a file")
+    return file_sha256(path)[:16]
 
 
 def _device(name: str) -> Any:

@@ -64,7 +64,8 @@ class ClipInfo:
     provenance: dict[str, Any]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(_CHUNK):
@@ -132,7 +133,7 @@ class StoreWriter:
             self.abort()
             raise DataError(f"{self.path}: no clips were written; nothing to prepare")
         np.asarray(self._offsets, dtype=np.int64).tofile(self.tmp / _ARRAYS["offsets"][0])
-        hashes = {fname: _sha256(self.tmp / fname)
+        hashes = {fname: file_sha256(self.tmp / fname)
                   for fname in [f for f, _ in _ARRAYS.values()] + [_MANIFEST]}
         n_frames = self._offsets[-1]
         meta = {
@@ -213,7 +214,7 @@ class PoseStore:
 
     def _verify_hashes(self) -> None:
         for fname, digest in self.meta["files"].items():
-            if not (self.path / fname).exists() or _sha256(self.path / fname) != digest:
+            if not (self.path / fname).exists() or file_sha256(self.path / fname) != digest:
                 raise self._corrupt(f"{fname} does not match its recorded checksum")
 
     def _read_manifest(self) -> list[ClipInfo]:

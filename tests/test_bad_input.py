@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from harness.store import _sha256, fingerprint_of
+from harness.store import file_sha256, fingerprint_of
 from tests.conftest import SMALL_SYNTH
 
 RUN = ["run", "--method", "scratch", "--bench", "synth-islr", "--quiet", "--set", *SMALL_SYNTH,
@@ -66,7 +66,7 @@ def damaged_copy(harness, prepared, tmp_path, damage):
 def rehash(store):
     """Record the current checksums, as a buggy external tool might after writing bad data."""
     meta = json.loads((store / "store.json").read_text())
-    meta["files"] = {name: _sha256(store / name) for name in meta["files"]}
+    meta["files"] = {name: file_sha256(store / name) for name in meta["files"]}
     meta["fingerprint"] = fingerprint_of(meta["files"])
     (store / "store.json").write_text(json.dumps(meta))
 

@@ -139,14 +139,23 @@ class CTCModel(EncoderTaskModel):
 
 
 class Seq2SeqModel(EncoderTaskModel):
-    """SLT: projected frame features are the input embeddings of a seq2seq text model."""
+    """SLT: projected frame features are the input embeddings of a seq2seq text model.
 
-    def __init__(self, encoder: nn.Module, spec: TaskSpec, cfg: dict[str, Any]) -> None:
+    The text model comes from ``cfg['text']``, or from a pre-training stage (``backbone``
+    and ``proj``) whose tokenizer and weights it then continues from.
+    """
+
+    def __init__(self, encoder: nn.Module, spec: TaskSpec, cfg: dict[str, Any],
+                 backbone: Any = None, proj: nn.Module | None = None) -> None:
         super().__init__(encoder)
-        from methods.text.backbone import build_seq2seq
+        from methods.text.backbone import build_backbone
 
-        self.text_model, self.tokenizer = build_seq2seq(cfg["text"], spec.train_texts)
-        self.proj = nn.Linear(encoder.d_model, self.text_model.config.d_model)
+        self.backbone = backbone if backbone is not None else build_backbone(cfg["text"],
+                                                                             spec.train_texts)
+        self.text_model = self.backbone.seq2seq
+        self.tokenizer = self.backbone.tokenizer
+        self.proj = proj if proj is not None else nn.Linear(encoder.d_model,
+                                                            self.text_model.config.d_model)
         self.label_smoothing = float(cfg.get("label_smoothing", 0.0))
         self.max_target_tokens = int(cfg.get("max_target_tokens", 128))
         self.beam = int(cfg.get("beam", 4))
@@ -159,11 +168,10 @@ class Seq2SeqModel(EncoderTaskModel):
 
     def loss(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Token cross-entropy of the reference sentences (teacher forcing)."""
+        from methods.text.backbone import lm_targets
+
         embeds, attn = self.encode(batch)
-        enc = self.tokenizer(batch.text, padding=True, truncation=True,
-                             max_length=self.max_target_tokens, return_tensors="pt")
-        labels = enc["input_ids"].to(embeds.device)
-        labels = labels.masked_fill(enc["attention_mask"].to(embeds.device) == 0, -100)
+        labels = lm_targets(self.backbone, batch.text, self.max_target_tokens).to(embeds.device)
         out = self.text_model(inputs_embeds=embeds, attention_mask=attn, labels=labels)
         loss = F.cross_entropy(out.logits.float().flatten(0, 1), labels.flatten(),
                                ignore_index=-100, label_smoothing=self.label_smoothing)

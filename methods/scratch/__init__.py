@@ -22,8 +22,8 @@ class Scratch(Method):
     summary = "part-wise ST-GCN + task head, no pre-training (the floor)"
     presets_dir = Path(__file__).parent / "presets"
 
-    def build(self, cfg: dict[str, Any], spec: TaskSpec) -> Any:
-        """Encoder and head for ``spec.task`` from ``cfg['model']``."""
+    def build(self, cfg: dict[str, Any], spec: TaskSpec, pretrained: Any = None) -> Any:
+        """Encoder and head for ``spec.task`` from ``cfg['model']`` (nothing pre-trained)."""
         from methods.encoders.stgcn import PartwiseSTGCN
         from methods.heads.models import build_task_model
 

@@ -1,0 +1,138 @@
+"""Sigma's pre-training objectives: hierarchical alignment (global and cluster-wise local),
+hard-negative mining and sign-text matching. Functions of tensors; masks are explicit."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def same_text(texts: list[str], device: torch.device) -> torch.Tensor:
+    """(B, B) boolean: pair (i, j) shares the same text (a positive, not a negative)."""
+    ids = {t: i for i, t in enumerate(dict.fromkeys(texts))}
+    keys = torch.tensor([ids[t] for t in texts], device=device)
+    return keys[:, None] == keys[None, :]
+
+
+def soft_contrastive(logits: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE where every pair marked in ``positives`` counts as a positive.
+
+    logits: (B, B) sign-to-text scores; positives: (B, B) bool with a True diagonal.
+    """
+    target = positives.float()
+    s2t = -(target / target.sum(1, keepdim=True) * logits.log_softmax(1)).sum(1).mean()
+    t2s = -(target / target.sum(0, keepdim=True) * logits.log_softmax(0)).sum(0).mean()
+    return (s2t + t2s) / 2
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over dim 1 of (B, N, D) where mask (B, N) is True."""
+    m = mask[..., None].to(x.dtype)
+    return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+class ClusterAggregator(nn.Module):
+    """Pools frame features into K sign clusters with K learned queries (masked attention)."""
+
+    def __init__(self, dim: int, clusters: int) -> None:
+        super().__init__()
+        self.queries = nn.Parameter(torch.randn(clusters, dim) * dim ** -0.5)
+        self.key = nn.Linear(dim, dim)
+        self.value = nn.Linear(dim, dim)
+        self.scale = dim ** -0.5
+
+    def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """frames (B, T, D), mask (B, T) -> clusters (B, K, D); padded frames get no weight."""
+        scores = torch.einsum("kd,btd->bkt", self.queries, self.key(frames)) * self.scale
+        scores = scores.masked_fill(~mask[:, None, :], torch.finfo(scores.dtype).min)
+        weights = scores.softmax(-1)
+        return torch.einsum("bkt,btd->bkd", weights, self.value(frames))
+
+
+def word_units(tokens: torch.Tensor, word_ids: list[list[int | None]], unit: str
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Text units (B, M, D) and their mask from token features (B, L, D).
+
+    ``unit='subword'``: every non-special token is a unit; ``unit='word'``: the sub-word
+    tokens of one word (same word id) are averaged into one unit.
+    """
+    b, length, _d = tokens.shape
+    if unit == "subword":
+        mask = torch.tensor([[w is not None for w in row] + [False] * (length - len(row))
+                             for row in word_ids], device=tokens.device)
+        return tokens, mask
+    if unit != "word":
+        raise ValueError(f"unknown text unit {unit!r}")
+    n_words = max(1, max((max((w for w in row if w is not None), default=-1) + 1)
+                         for row in word_ids))
+    assign = torch.zeros(b, n_words, length, device=tokens.device, dtype=tokens.dtype)
+    for i, row in enumerate(word_ids):
+        for pos, w in enumerate(row):
+            if w is not None:
+                assign[i, w, pos] = 1.0
+    counts = assign.sum(-1)
+    units = assign @ tokens / counts.clamp_min(1.0)[..., None]
+    return units, counts > 0
+
+
+def local_similarity(clusters: torch.Tensor, units: torch.Tensor, unit_mask: torch.Tensor
+                     ) -> torch.Tensor:
+    """(B_sign, B_text) cluster-wise similarity of every sign clip with every text.
+
+    With unit-normalised clusters C_i (K, D) and text units U_j (M, D): text-to-sign takes,
+    for each unit, its best-matching cluster and averages over the text's units;
+    sign-to-text takes, for each cluster, its best-matching unit and averages over the
+    clusters; the similarity is the mean of the two. Padded units never match or count.
+    """
+    c = F.normalize(clusters, dim=-1)
+    u = F.normalize(units, dim=-1)
+    sim = torch.einsum("ikd,jmd->ijkm", c, u)                          # (Bs, Bt, K, M)
+    valid = unit_mask[None, :, None, :]
+    t2s = sim.amax(dim=2)                                              # (Bs, Bt, M)
+    t2s = (t2s * unit_mask[None]).sum(-1) / unit_mask.sum(-1).clamp_min(1)[None]
+    s2t = sim.masked_fill(~valid, -2.0).amax(dim=3).mean(-1)          # (Bs, Bt)
+    return (t2s + s2t) / 2
+
+
+def hardest_negatives(similarity: torch.Tensor, positives: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For each sign the most similar non-matching text and for each text the most similar
+    non-matching sign, with masks of the rows that have any negative at all."""
+    sim = similarity.detach().masked_fill(positives, float("-inf"))
+    text_for_sign = sim.argmax(1)
+    sign_for_text = sim.argmax(0)
+    return (text_for_sign, torch.isfinite(sim.amax(1)), sign_for_text,
+            torch.isfinite(sim.amax(0)))
+
+
+class FusionBlock(nn.Module):
+    """Sign-aware early fusion: visual tokens attend to text tokens and text to visual.
+
+    ``bidirectional=False`` keeps only the text-to-visual direction (a BLIP-style grounded
+    text encoder), the "no early fusion" ablation.
+    """
+
+    def __init__(self, dim: int, heads: int, bidirectional: bool, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.bidirectional = bidirectional
+        self.norm_t, self.norm_v = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.t_from_v = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.ff_t = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.GELU(),
+                                  nn.Linear(2 * dim, dim))
+        if bidirectional:
+            self.v_from_t = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+            self.ff_v = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.GELU(),
+                                      nn.Linear(2 * dim, dim))
+
+    def forward(self, v: torch.Tensor, v_mask: torch.Tensor, t: torch.Tensor,
+                t_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One round of cross-attention (both streams read the other's input state)."""
+        nv, nt = self.norm_v(v), self.norm_t(t)
+        t_new = t + self.t_from_v(nt, nv, nv, key_padding_mask=~v_mask, need_weights=False)[0]
+        t_new = t_new + self.ff_t(t_new)
+        if not self.bidirectional:
+            return v, t_new
+        v_new = v + self.v_from_t(nv, nt, nt, key_padding_mask=~t_mask, need_weights=False)[0]
+        v_new = v_new + self.ff_v(v_new)
+        return v_new, t_new
