@@ -100,6 +100,17 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print mean and spread over seeds of the finished cells under --out."""
+    from harness.summary import finished_results, summary_table
+
+    results = finished_results(Path(args.out))
+    if not results:
+        raise UserError(f"no finished cells under {args.out}")
+    print(summary_table(results, args.split), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the harness CLI."""
     parser = _Parser(prog="python -m harness",
@@ -142,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
                                        "or ./data)")
     p.add_argument("--force", action="store_true", help="replace an existing store")
     p.set_defaults(func=cmd_prepare)
+    p = sub.add_parser("summary", help="mean and spread over seeds of finished cells")
+    p.add_argument("--out", default="outputs", help="output folder of the runs")
+    p.add_argument("--split", default="test", choices=["dev", "test"])
+    p.set_defaults(func=cmd_summary)
     return parser
 
 

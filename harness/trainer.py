@@ -136,7 +136,7 @@ class Trainer:
             s["count"] += 1
             for k, v in losses.items():
                 s["sums"][k] = s["sums"].get(k, 0.0) + float(v.detach())
-            progress.update(s["step"], float(loss))
+            progress.update(s["step"], float(loss.detach()))
             if cfg.checkpoint_every and s["global_step"] % cfg.checkpoint_every == 0:
                 self._save()
         progress.close()

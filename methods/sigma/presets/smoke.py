@@ -9,7 +9,7 @@ model = dict(
     sigma=dict(embed_dim=128, clusters=6, fusion=dict(layers=1, heads=4)),
     heads=dict(cslr=dict(hidden=128), slt=dict(select_max_new_tokens=40)),
 )
-pretrain = dict(epochs=3, batch_size=16, lr=2e-3, checkpoint_every=50, data=dict(max_frames=64))
+pretrain = dict(epochs=2, batch_size=32, lr=2e-3, checkpoint_every=20, data=dict(max_frames=48))
 finetune = dict(epochs=6, batch_size=32, lr=2e-3, checkpoint_every=50)
 task_overrides = dict(
     cslr=dict(finetune=dict(epochs=10, batch_size=8, lr=3e-3)),

@@ -1,0 +1,78 @@
+"""A quick table of finished cells: mean and spread over seeds per configuration.
+
+``python -m harness summary --out DIR`` groups the result files under DIR by benchmark,
+method and config hash, and prints one markdown row per group with the mean, sample
+standard deviation and seed count of the task's headline metrics, and the config keys in
+which the groups of one method differ (so ablations read as their switches). The
+leaderboards build on the same records with more care (signatures, reported numbers,
+confidence intervals).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from harness.results import RESULT_FILE, problems
+from harness.tracking import flatten
+
+HEADLINE = {"islr": ("top1", "top5"), "cslr": ("wer",), "slt": ("bleu4", "rouge_l")}
+
+
+def finished_results(out: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(result, resolved config) of every valid finished cell under ``out``."""
+    found = []
+    for path in sorted(out.glob(f"cells/*/*/*/{RESULT_FILE}")):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        if problems(result):
+            continue
+        config = json.loads((path.parent / "config.json").read_text(encoding="utf-8"))
+        found.append((result, config["config"]))
+    return found
+
+
+def _changes(configs: list[dict[str, Any]]) -> list[str]:
+    flat = [flatten(c) for c in configs]
+    keys = sorted({k for f in flat for k in f})
+    varying = [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in flat}) > 1
+               and not k.startswith(("method.", "bench."))]
+    return [", ".join(f"{k}={f.get(k)}" for k in varying) for f in flat]
+
+
+def _fmt(values: list[float]) -> str:
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return f"{mean:.2f}"
+    return f"{mean:.2f} ± {statistics.stdev(values):.2f}"
+
+
+def summary_table(results: Iterable[tuple[dict[str, Any], dict[str, Any]]], split: str = "test"
+                  ) -> str:
+    """Markdown table, one row per (benchmark, method, config hash)."""
+    groups: dict[tuple[str, str, str], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for result, config in results:
+        key = (result["bench"], result["method"], result["config_hash"])
+        groups.setdefault(key, []).append((result, config))
+    lines = []
+    for bench in sorted({k[0] for k in groups}):
+        keys = sorted(k for k in groups if k[0] == bench)
+        task = groups[keys[0]][0][0]["task"]
+        metrics = HEADLINE[task]
+        changes = {}
+        for method in {k[1] for k in keys}:  # config switches, compared within a method
+            same = [k for k in keys if k[1] == method]
+            changes.update(zip(same, _changes([groups[k][0][1] for k in same]), strict=True))
+        lines.append(f"\n{bench} ({task}, {split}):\n")
+        lines.append("| method | config | seeds | " + " | ".join(metrics) + " | config hash |")
+        lines.append("|---" * (4 + len(metrics)) + "|")
+        for key in keys:
+            change = changes[key]
+            rows = groups[key]
+            seeds = sorted(r["seed"] for r, _ in rows)
+            cols = [_fmt([r["metrics"][split][m] for r, _ in rows]) for m in metrics]
+            lines.append(f"| {key[1]} | {change or '-'} | {len(seeds)} | " + " | ".join(cols)
+                         + f" | {key[2]} |")
+    return "\n".join(lines).lstrip("\n") + "\n"
