@@ -111,6 +111,22 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_throughput(args: argparse.Namespace) -> int:
+    """Time training steps of each stage of a method on a benchmark."""
+    import platform
+
+    from harness.throughput import measure
+
+    rows = measure(args.method, args.bench, args.preset, _overrides(args), args.steps,
+                   args.warmup, Path(args.data_root) if args.data_root else None)
+    print(f"{args.method} ({args.preset}) on {args.bench}, {platform.processor() or 'cpu'}, "
+          f"{rows[0]['threads']} threads, {args.steps} steps after {args.warmup} warm-up:")
+    for row in rows:
+        print(f"  {row['stage']:<18} batch {row['batch_size']:.0f} x <= {row['max_frames']} "
+              f"frames: {row['samples_per_s']:.1f} samples/s ({row['s_per_step']:.2f} s/step)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the harness CLI."""
     parser = _Parser(prog="python -m harness",
@@ -153,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
                                        "or ./data)")
     p.add_argument("--force", action="store_true", help="replace an existing store")
     p.set_defaults(func=cmd_prepare)
+    p = sub.add_parser("throughput", help="training samples/s of each stage of a method")
+    p.add_argument("--method", required=True)
+    p.add_argument("--bench", required=True)
+    p.add_argument("--preset", default="smoke")
+    p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--data-root")
+    p.set_defaults(func=cmd_throughput)
+
     p = sub.add_parser("summary", help="mean and spread over seeds of finished cells")
     p.add_argument("--out", default="outputs", help="output folder of the runs")
     p.add_argument("--split", default="test", choices=["dev", "test"])

@@ -52,12 +52,15 @@ class Batch:
     frame_mask: torch.Tensor
     gloss: list[str]
     text: list[str]
+    #: Precomputed RGB clip features (B, D) where a benchmark provides them, else None.
+    rgb: torch.Tensor | None = None
 
     def to(self, device: Any) -> Batch:
         """The same batch with its tensors on ``device``."""
         move = {k: getattr(self, k).to(device, non_blocking=True)
                 for k in ("keypoints", "confidence", "valid", "frame_mask")}
-        return Batch(self.ids, gloss=self.gloss, text=self.text, **move)
+        rgb = self.rgb.to(device, non_blocking=True) if self.rgb is not None else None
+        return Batch(self.ids, gloss=self.gloss, text=self.text, rgb=rgb, **move)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -7,15 +7,8 @@ import torch
 
 from harness.runner import resolve_config
 from harness.tasks import Batch
-from methods.sigma.losses import (
-    ClusterAggregator,
-    hardest_negatives,
-    local_similarity,
-    masked_mean,
-    same_text,
-    soft_contrastive,
-    word_units,
-)
+from methods.common.contrastive import masked_mean, same_text, soft_contrastive
+from methods.sigma.losses import ClusterAggregator, hardest_negatives, local_similarity, word_units
 from methods.sigma.model import LOSSES, SigmaPretrainer
 
 TEXTS = ["the boy went home .", "i will buy the red apple .", "where is the old house ?",

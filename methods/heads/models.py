@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.tasks import Batch, TaskSpec
+from methods.common.contrastive import masked_mean
 from methods.heads.ctc import greedy_decode, prefix_beam_search
 
 
@@ -23,12 +24,6 @@ class EncoderTaskModel(nn.Module):
     def features(self, batch: Batch) -> torch.Tensor:
         """Frame features (B, T, D) of a batch."""
         return self.encoder(batch.keypoints, batch.confidence, batch.valid, batch.frame_mask)
-
-
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of (B, T, D) features over the frames where mask (B, T) is True."""
-    m = mask[..., None].to(x.dtype)
-    return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
 
 
 class ClassifierModel(EncoderTaskModel):

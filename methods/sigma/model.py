@@ -10,15 +10,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.tasks import Batch
+from methods.common.contrastive import masked_mean, same_text, soft_contrastive
 from methods.encoders.stgcn import PartwiseSTGCN
 from methods.sigma.losses import (
     ClusterAggregator,
     FusionBlock,
     hardest_negatives,
     local_similarity,
-    masked_mean,
-    same_text,
-    soft_contrastive,
     word_units,
 )
 from methods.text.backbone import build_backbone, lm_targets

@@ -1,0 +1,1 @@
+"""Small pieces several methods share: masked pooling, contrastive objectives."""
