@@ -39,6 +39,9 @@ def assert_clean_failure(done, out, *needles):
     (["--method", "scratch", "--bench", "wlasl"],
      ["wlasl is not prepared", "python -m harness prepare wlasl"]),
     (["--method", "scratch"], ["--bench"]),
+    (["--method", "sigma", "--bench", "synth-islr", "--preset", "paper", "--set", *SMALL_SYNTH,
+      "data.synth.pretrain_sentences=32"],
+     ["'google/mt5-base' is not on this machine", "--set model.text.name_or_path=DIR"]),
     (["--method", "scratch", "--bench", "synth-islr", "--seed", "x"], ["invalid int"]),
 ])
 def test_bad_arguments(harness, tmp_path, args, needles):
