@@ -2,8 +2,9 @@
 
 ``python -m harness summary --out DIR`` groups the result files under DIR by benchmark,
 method and config hash, and prints one markdown row per group with the mean, sample
-standard deviation and seed count of the task's headline metrics, and the config keys in
-which the groups of one method differ (so ablations read as their switches). The
+standard deviation and seed count of the task's headline metrics, and, per group, the config
+keys where it departs from the most common value among the groups of its method (so
+ablations read as their switches). The
 leaderboards build on the same records with more care (signatures, reported numbers,
 confidence intervals).
 """
@@ -35,11 +36,16 @@ def finished_results(out: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
 
 
 def _changes(configs: list[dict[str, Any]]) -> list[str]:
+    """Per config, the keys whose value differs from the most common value of that key."""
     flat = [flatten(c) for c in configs]
-    keys = sorted({k for f in flat for k in f})
-    varying = [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in flat}) > 1
-               and not k.startswith(("method.", "bench."))]
-    return [", ".join(f"{k}={f.get(k)}" for k in varying) for f in flat]
+    keys = sorted({k for f in flat for k in f} - {k for k in flat[0] if k.startswith(
+        ("method.", "bench."))})
+    common = {}
+    for k in keys:
+        values = [json.dumps(f.get(k), sort_keys=True) for f in flat]
+        common[k] = max(sorted(set(values)), key=values.count)
+    return [", ".join(f"{k}={f.get(k)}" for k in keys
+                      if json.dumps(f.get(k), sort_keys=True) != common[k]) for f in flat]
 
 
 def _fmt(values: list[float]) -> str:
@@ -68,7 +74,7 @@ def summary_table(results: Iterable[tuple[dict[str, Any], dict[str, Any]]], spli
         lines.append(f"\n{bench} ({task}, {split}):\n")
         lines.append("| method | config | seeds | " + " | ".join(metrics) + " | config hash |")
         lines.append("|---" * (4 + len(metrics)) + "|")
-        for key in keys:
+        for key in sorted(keys, key=lambda k: (k[1], bool(changes[k]), changes[k])):
             change = changes[key]
             rows = groups[key]
             seeds = sorted(r["seed"] for r, _ in rows)
