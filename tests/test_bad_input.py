@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,7 +55,10 @@ def prepared(harness):
     """The small synth-islr store, prepared once: its path."""
     done = harness("prepare", "synth-islr", "--set", *SMALL_SYNTH)
     assert done.code == 0, done.err
-    return next(harness.data.glob("synth-islr-*"))
+    # The session's data root holds other synth-islr stores too: take the one prepare reports.
+    path = Path(done.out.splitlines()[0].rsplit(" in ", 1)[1])
+    assert path.parent == harness.data and path.name.startswith("synth-islr-"), done.out
+    return path
 
 
 def damaged_copy(harness, prepared, tmp_path, damage):
