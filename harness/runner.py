@@ -119,6 +119,18 @@ def cell_lock(cell_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+
+def freeze(module: Any) -> None:
+    """Fix ``module``'s weights and keep it in eval mode (a linear probe's encoder)."""
+    import types
+
+    for p in module.parameters():
+        p.requires_grad_(False)
+    module.eval()
+    # train() on the parent model recurses into children: keep this one (and its batch-norm
+    # statistics and dropout) in eval mode however the trainer switches the model.
+    module.train = types.MethodType(lambda self, mode=True: self, module)
+
 class CellRun:
     """The state of one cell while it runs."""
 
@@ -260,6 +272,9 @@ class CellRun:
         t0 = time.perf_counter()
         model = self.method.build(cfg, spec, pretrained=pretrained).to(device)
         del pretrained
+        if cfg["finetune"].get("freeze_encoder"):
+            freeze(model.encoder)
+            self.log("sign encoder frozen (finetune.freeze_encoder): only the head trains")
         self.timings["build"] = time.perf_counter() - t0
         data_opts = DataOptions.from_config(cfg["data"], model.input_joints)
         ft = cfg["finetune"]

@@ -86,3 +86,32 @@ def test_normalisation_is_invariant_to_translation_and_scale():
     conf[0, 2, 0] = 0.1  # a low-confidence point is zeroed
     c = normalize_parts(kp, conf, valid, mask, enc.slices, enc.anchors, 0.3, 5.0)
     assert c["body"][0, :, 2, 0].abs().sum() == 0
+
+
+def test_frozen_encoder_stays_fixed_while_the_head_trains():
+    from harness.runner import freeze
+    from harness.tasks import Batch, TaskSpec
+    from methods.encoders.stgcn import PartwiseSTGCN
+    from methods.heads.models import build_task_model
+
+    torch.manual_seed(0)
+    enc = PartwiseSTGCN(embed=8, spatial=[16], temporal=[16], d_model=32)
+    model = build_task_model(enc, TaskSpec("islr", classes=["A", "B", "C"]), {})
+    freeze(model.encoder)
+    before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    head = model.head.weight.clone()
+    v = len(enc.input_joints)
+    batch = Batch(ids=["a", "b", "c"], keypoints=torch.rand(3, 8, v, 2) * 400,
+                  confidence=torch.rand(3, 8, v), valid=torch.ones(3, 8, v, dtype=torch.bool),
+                  frame_mask=torch.ones(3, 8, dtype=torch.bool), gloss=["A", "B", "C"],
+                  text=["", "", ""])
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    model.train()  # as the trainer does each epoch
+    assert not model.encoder.training and model.head.training
+    for _ in range(2):
+        opt.zero_grad()
+        model.loss(batch)["loss"].backward()
+        opt.step()
+    for k, v in model.encoder.state_dict().items():  # batch-norm statistics included
+        assert torch.equal(v, before[k]), k
+    assert not torch.equal(model.head.weight, head)
