@@ -7,6 +7,14 @@ Output of a cell, under ``<out>/cells/<bench>/<method>/<cell_key>/``::
     predictions/dev.jsonl, predictions/test.jsonl   id, prediction, reference
     log.txt               the cell's log lines
     result.json           written last and atomically: the cell is finished when it validates
+
+Pre-training does not depend on the fine-tuning benchmark, so it is shared: a cell pre-trains
+into ``<out>/pretrained/<method>/<key>/`` (checkpoints/ and pretrained.json, written when the
+stage is finished), where ``key`` hashes everything the stage reads (method, seed, model,
+pretrain and precision config, the data options it uses, the corpus fingerprint). Cells with
+the same key (the same method and seed fine-tuned on several benchmarks, or with different
+fine-tuning settings) reuse it; one pre-trains while the others wait on its lock, and a killed
+pre-training resumes from its checkpoint in whichever cell comes next.
 """
 
 from __future__ import annotations
@@ -20,13 +28,13 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness import atomic
 from harness.config import apply_overrides, config_hash, load_preset, merge, short_hash
-from harness.errors import ConfigError, UserError
+from harness.errors import ConfigError, DataError, UserError
 from harness.registry import BENCHMARKS, METHODS
 from harness.results import RESULT_FILE, SCHEMA_VERSION, load_finished, problems
 from harness.tasks import SELECTION, TaskSpec
@@ -101,6 +109,39 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % 2 ** 32)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+PRETRAINED_FILE = "pretrained.json"
+
+
+@contextmanager
+def shared_lock(path: Path, log: Any) -> Iterator[None]:
+    """Hold an exclusive lock on a shared pre-training, waiting while another cell has it."""
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / ".lock", "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"pretrain: waiting for another cell that is pre-training in {path}")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _load_pretrained_record(path: Path) -> dict[str, Any] | None:
+    """The record of a finished shared pre-training, or None when it has not finished."""
+    import json
+
+    try:
+        record = json.loads((path / PRETRAINED_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        raise DataError(f"{path / PRETRAINED_FILE} is unreadable; delete {path} to pre-train "
+                        f"again") from None
+    return record
 
 
 @contextmanager
@@ -348,14 +389,39 @@ class CellRun:
         else:
             data_opts = DataOptions.from_config({**cfg["data"], **pre.get("data", {})},
                                                 model.input_joints)
-            loader = ClipLoader(pstore, pstore.split("train"), int(pre["batch_size"]),
-                                data_opts, train=True, seed=self.opts.seed, stage="pretrain")
-            self.log(f"pretrain: {len(texts)} pose+text pairs from {pstore.path}")
-            trainer = Trainer(model, "pretrain", StageConfig.from_config(pre), loader,
-                              self.cell_dir / "checkpoints", evaluate=None, device=device,
-                              log=self.log, on_epoch=on_epoch)
-            state = trainer.run()
-            record.update(epochs=pre["epochs"], history=state["history"])
+            key = short_hash(self.opts.method, self.opts.seed, cfg["model"], pre,
+                             cfg.get("precision"), asdict(data_opts), pstore.fingerprint)
+            shared = self.opts.out / "pretrained" / self.opts.method / key
+            with shared_lock(shared, self.log):
+                done = _load_pretrained_record(shared)
+                if done is None:
+                    (shared / "checkpoints").mkdir(exist_ok=True)
+                    loader = ClipLoader(pstore, pstore.split("train"), int(pre["batch_size"]),
+                                        data_opts, train=True, seed=self.opts.seed,
+                                        stage="pretrain")
+                    self.log(f"pretrain: {len(texts)} pose+text pairs from {pstore.path} "
+                             f"into {shared}")
+                    trainer = Trainer(model, "pretrain", StageConfig.from_config(pre), loader,
+                                      shared / "checkpoints", evaluate=None, device=device,
+                                      log=self.log, on_epoch=on_epoch)
+                    state = trainer.run()
+                    final = shared / "checkpoints" / "pretrain.last.pt"
+                    done = {"key": key, "epochs": pre["epochs"], "history": state["history"],
+                            "checkpoint": str(final), "checkpoint_sha256": _file_sha256(final)}
+                    atomic.write_json(shared / PRETRAINED_FILE, done)
+                    record["reused"] = False
+                else:
+                    final = Path(done["checkpoint"])
+                    if _file_sha256(final) != done["checkpoint_sha256"]:
+                        raise DataError(f"pre-trained checkpoint {final} does not match its "
+                                        f"record; delete {shared} to pre-train again")
+                    model.load_state_dict(checkpoint.load(final)["model"])
+                    for epoch, rec in enumerate(done["history"], start=1):
+                        on_epoch(rec, epoch)  # the cell's MLflow run shows the curve too
+                    self.log(f"pretrain: reusing the finished pre-training in {shared}")
+                    record["reused"] = True
+            record.update(shared=str(shared), **{k: done[k] for k in (
+                "key", "epochs", "history", "checkpoint", "checkpoint_sha256")})
         self.timings["pretrain"] = time.perf_counter() - t0
         return model, record
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -63,7 +64,7 @@ def test_killed_in_pretraining_resumes_to_the_same_result(harness, islr):
     state = None
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None:
-        found = list(out.glob("cells/*/*/*/checkpoints/pretrain.last.pt"))
+        found = list(out.glob("pretrained/sigma/*/checkpoints/pretrain.last.pt"))
         if found:
             try:
                 state = torch.load(found[0], weights_only=True)["state"]
@@ -84,6 +85,25 @@ def test_killed_in_pretraining_resumes_to_the_same_result(harness, islr):
              result["pretrain"]["history"]]
     assert strip == [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in
                      islr["pretrain"]["history"]]
+
+
+def test_a_second_cell_reuses_the_finished_pretraining(harness, islr):
+    out = harness.root / "sigma-islr"
+    done = harness(*sigma("synth-islr"), "finetune.epochs=1", "--out", str(out))
+    assert done.code == 0, done.err
+    other = [r for r in map(json.loads, map(Path.read_text, out.glob("cells/*/*/*/result.json")))
+             if r["cell_key"] != islr["cell_key"]]
+    assert len(other) == 1 and problems(other[0]) == []
+    pre, first = other[0]["pretrain"], islr["pretrain"]
+    assert first["reused"] is False and pre["reused"] is True
+    assert pre["shared"] == first["shared"] and pre["history"] == first["history"]
+    assert pre["checkpoint_sha256"] == first["checkpoint_sha256"]
+    assert other[0]["history"] != islr["history"]  # its own fine-tuning
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(other[0]["mlflow"]["tracking_uri"])
+    curve = client.get_metric_history(other[0]["mlflow"]["run_id"], "pretrain.train_loss")
+    assert [m.value for m in curve] == [h["train_loss"] for h in first["history"]]
 
 
 @pytest.mark.parametrize("bench", ["synth-cslr", "synth-slt"])
