@@ -6,7 +6,20 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint lock
 
-$(STAMP): pyproject.toml requirements.lock
+# Debian packages the project uses: sctk (sclite, the reference for WER).
+DEBS := sctk
+SYSTEM := $(VENV)/.system
+
+$(SYSTEM): Makefile
+	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  echo "installing Debian packages: $$missing"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	mkdir -p $(VENV) && touch $(SYSTEM)
+
+$(STAMP): pyproject.toml requirements.lock $(SYSTEM)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
