@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from benchmarks.metrics import recognition, translation, wer
+from benchmarks.metrics import protocols
 from harness.benchmark import Benchmark, Scores
 
 
 class ScoredBenchmark(Benchmark):
-    """A benchmark scored with the standard metrics of its task.
+    """A benchmark scored with a named metric protocol of its task.
 
-    ``eval`` config keys: ``wer_protocol`` (CSLR), ``bleu_tokenize``, ``lowercase`` and
-    ``rouge_beta`` (SLT).
+    ``eval.protocol`` names it (see ``benchmarks.metrics.protocols``; without it: the task's
+    default); the other ``eval`` keys are the protocol's options. A protocol that does not
+    exist, scores another task or lacks an option is an error when the benchmark is built,
+    before anything trains.
     """
 
+    def __init__(self, cfg: dict[str, Any], root: str | Path | None = None) -> None:
+        super().__init__(cfg, root)
+        self.metric_protocol()
+
+    def metric_protocol(self, name: str | None = None) -> protocols.Protocol:
+        """The protocol ``name``, or this benchmark's default, checked against its task."""
+        return protocols.resolve(self.task, self.cfg.get("eval", {}), self.language, self.name,
+                                 name)
+
     def score(self, predictions: dict[str, Any], references: dict[str, str]) -> Scores:
-        """Score predictions against references with the task's metric protocol."""
-        ev = self.cfg.get("eval", {})
-        if self.task == "islr":
-            return Scores(recognition.topk_accuracy(predictions, references),
-                          {"topk": recognition.signature()})
-        if self.task == "cslr":
-            protocol = ev.get("wer_protocol", wer.PLAIN)
-            if protocol != wer.PLAIN:
-                raise ValueError(f"unknown WER protocol {protocol!r}")
-            return Scores(wer.plain_wer(predictions, references), {"wer": wer.plain_signature()})
-        proto = translation.TranslationProtocol(
-            tokenize=ev.get("bleu_tokenize", "13a"), lowercase=bool(ev.get("lowercase", False)),
-            rouge_beta=float(ev.get("rouge_beta", 1.2)))
-        metrics, bleu_sig = translation.bleu_scores(predictions, references, proto)
-        metrics["rouge_l"], rouge_sig = translation.rouge_l(predictions, references, proto)
-        return Scores(metrics, {"bleu": bleu_sig, "rouge_l": rouge_sig})
+        """Score predictions against references with this benchmark's metric protocol."""
+        return self.metric_protocol().score(predictions, references, self.cfg.get("eval", {}))

@@ -127,6 +127,16 @@ def cmd_throughput(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score prediction files with a benchmark's metric protocol and print the signatures."""
+    from harness.score import render, score_files
+
+    report = score_files(args.bench, args.protocol, Path(args.ref), Path(args.hyp),
+                         _overrides(args))
+    print(render(report, args.json), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the harness CLI."""
     parser = _Parser(prog="python -m harness",
@@ -183,6 +193,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="outputs", help="output folder of the runs")
     p.add_argument("--split", default="test", choices=["dev", "test"])
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("score", help="score prediction files with a benchmark's metric protocol")
+    p.add_argument("--bench", required=True)
+    p.add_argument("--protocol", help="metric protocol of the benchmark's task (default: the "
+                                      "benchmark's own)")
+    p.add_argument("--ref", required=True, help="references: .json {id: text}, .jsonl/.csv "
+                                                "with id and reference (or text), or plain text "
+                                                "(one clip per line)")
+    p.add_argument("--hyp", required=True, help="hypotheses, the same forms (prediction or "
+                                                "text field; ISLR: a label or a ranked list)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
+                   help="override a benchmark config value, e.g. +eval.confusing_classes=[...]")
+    p.set_defaults(func=cmd_score)
     return parser
 
 

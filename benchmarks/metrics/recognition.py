@@ -1,12 +1,12 @@
-"""Isolated recognition accuracy: per-instance (P-I) and per-class (P-C) top-k."""
+"""Isolated recognition accuracy: per-instance (P-I) and per-class (P-C) top-k, and the
+NMFs-CSL split of top-k into confusing and normal classes."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-PROTOCOL = "islr-topk"
-VERSION = "1"
+from harness.errors import DataError
 
 
 def topk_accuracy(predictions: Mapping[str, Sequence[str]], references: Mapping[str, str],
@@ -17,26 +17,55 @@ def topk_accuracy(predictions: Mapping[str, Sequence[str]], references: Mapping[
     is among the first k. Per-class accuracy averages the per-class accuracies over the
     classes present in the references.
     """
-    _check_ids(predictions, references)
-    hits: dict[int, dict[str, list[bool]]] = {k: defaultdict(list) for k in ks}
-    for clip, label in references.items():
-        ranked = list(predictions[clip])
-        for k in ks:
-            hits[k][label].append(label in ranked[:k])
+    hits = _hits(predictions, references, ks)
     out: dict[str, float] = {}
-    n = len(references)
     for k in ks:
         per_class = hits[k]
-        correct = sum(sum(v) for v in per_class.values())
-        out[f"top{k}"] = 100.0 * correct / n
+        out[f"top{k}"] = _percent(per_class)
         out[f"pc_top{k}"] = 100.0 * sum(sum(v) / len(v) for v in per_class.values()) / len(
             per_class)
     return out
 
 
-def signature() -> str:
-    """Signature of the top-k protocol."""
-    return f"protocol:{PROTOCOL}|version:{VERSION}"
+def split_topk(predictions: Mapping[str, Sequence[str]], references: Mapping[str, str],
+               confusing: Collection[str], ks: Sequence[int] = (1, 5)) -> dict[str, float]:
+    """Per-instance top-k in percent over all clips (``top{k}``), over the clips of the
+    ``confusing`` classes (``top{k}_confusing``) and over the others (``top{k}_normal``)."""
+    hits = _hits(predictions, references, ks)
+    groups = {"confusing": {c for c in hits[ks[0]] if c in confusing}}
+    groups["normal"] = set(hits[ks[0]]) - groups["confusing"]
+    for group, classes in groups.items():
+        if not classes:
+            raise DataError(f"no reference clip belongs to a {group} class, so top-k on the "
+                            f"{group} classes is undefined: check the confusing class names "
+                            f"(eval.confusing_classes) against the reference labels")
+    out: dict[str, float] = {}
+    for k in ks:
+        out[f"top{k}"] = _percent(hits[k])
+        for group, classes in groups.items():
+            out[f"top{k}_{group}"] = _percent({c: hits[k][c] for c in classes})
+    return out
+
+
+def _hits(predictions: Mapping[str, Sequence[str]], references: Mapping[str, str],
+          ks: Sequence[int]) -> dict[int, dict[str, list[bool]]]:
+    """Per k and reference class, whether each clip's label is in its first k predictions."""
+    _check_ids(predictions, references)
+    hits: dict[int, dict[str, list[bool]]] = {k: defaultdict(list) for k in ks}
+    for clip, label in references.items():
+        if not label.strip():
+            raise DataError(f"the reference label of clip {clip!r} is empty; every clip needs "
+                            f"its class label")
+        ranked = list(predictions[clip])
+        for k in ks:
+            hits[k][label].append(label in ranked[:k])
+    return hits
+
+
+def _percent(per_class: Mapping[str, list[bool]]) -> float:
+    """Per-instance accuracy in percent over the clips of the given classes."""
+    return 100.0 * sum(sum(v) for v in per_class.values()) / sum(
+        len(v) for v in per_class.values())
 
 
 def _check_ids(predictions: Mapping[str, object], references: Mapping[str, object]) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import version
 
 from benchmarks.metrics.recognition import _check_ids
@@ -41,13 +42,17 @@ def bleu_scores(predictions: Mapping[str, str], references: Mapping[str, str],
     return out, signature
 
 
-def tokens(text: str, protocol: TranslationProtocol) -> list[str]:
-    """The tokens BLEU sees for ``text`` under ``protocol``."""
+@lru_cache(maxsize=8)
+def _tokenizer(name: str) -> Callable[[str], str]:
     from sacrebleu.metrics.bleu import BLEU
 
-    tokenizer = BLEU(tokenize=protocol.tokenize).tokenizer
+    return BLEU(tokenize=name).tokenizer
+
+
+def tokens(text: str, protocol: TranslationProtocol) -> list[str]:
+    """The tokens BLEU sees for ``text`` under ``protocol`` (lower-cased, then tokenised)."""
     text = text.lower() if protocol.lowercase else text
-    return tokenizer(text.rstrip()).split()
+    return _tokenizer(protocol.tokenize)(text.rstrip()).split()
 
 
 def lcs_length(a: list[str], b: list[str]) -> int:
@@ -65,7 +70,8 @@ def lcs_length(a: list[str], b: list[str]) -> int:
 
 def rouge_l(predictions: Mapping[str, str], references: Mapping[str, str],
             protocol: TranslationProtocol) -> tuple[float, str]:
-    """Sentence-level ROUGE-L F-measure averaged over the corpus (percent), with signature."""
+    """Sentence-level ROUGE-L F-measure averaged over the corpus (percent), with how it was
+    computed (tokens, case, beta, aggregation)."""
     _check_ids(predictions, references)
     beta2 = protocol.rouge_beta ** 2
     total = 0.0
@@ -76,6 +82,6 @@ def rouge_l(predictions: Mapping[str, str], references: Mapping[str, str],
             continue
         prec, rec = lcs / len(hyp_t), lcs / len(ref_t)
         total += (1 + beta2) * prec * rec / (rec + beta2 * prec)
-    signature = (f"protocol:rouge-l|tok:{protocol.tokenize}|lc:{protocol.lowercase}"
+    signature = (f"metric:rouge-l|tok:{protocol.tokenize}|lc:{protocol.lowercase}"
                  f"|beta:{protocol.rouge_beta}|agg:sentence-mean|sacrebleu:{version('sacrebleu')}")
     return 100.0 * total / len(references), signature

@@ -1,0 +1,101 @@
+"""Uni-Sign's pose-only model: sign encoder -> pose tokens after a prompt -> mT5 generation."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from harness.tasks import Batch, TaskSpec
+from methods.encoders.stgcn import PartwiseSTGCN
+from methods.heads.models import Seq2SeqModel
+from methods.text.backbone import build_backbone
+
+#: The batch field each stage generates: texts for pre-training and SLT, glosses otherwise.
+TARGET_FIELD = {"pretrain": "text", "slt": "text", "islr": "gloss", "cslr": "gloss"}
+
+
+def prompt_text(template: str, language: str) -> str:
+    """The prompt for ``language`` ("english" -> "... to English: ")."""
+    return template.format(language=language[:1].upper() + language[1:])
+
+
+def ranked_candidates(texts: Sequence[str], scores: Sequence[float]) -> list[str]:
+    """Distinct candidates of one beam, best score first (ties keep the beam's order)."""
+    order = sorted(range(len(texts)), key=lambda i: -scores[i])
+    return list(dict.fromkeys(texts[i] for i in order))
+
+
+class UniSignModel(Seq2SeqModel):
+    """Generates the target text of a clip from [prompt embeddings ; projected pose tokens].
+
+    One class serves every stage: ``task`` "pretrain" and "slt" generate ``batch.text``,
+    "islr" and "cslr" generate ``batch.gloss``. ISLR predictions are the distinct
+    candidates of an ``islr_beam``-beam search, ranked by beam score.
+    """
+
+    def __init__(self, encoder: nn.Module, backbone: Any, proj: nn.Module | None, task: str,
+                 language: str, ucfg: dict[str, Any]) -> None:
+        heads = {k: ucfg[k] for k in ("label_smoothing", "max_target_tokens", "beam",
+                                       "max_new_tokens", "select_max_new_tokens")}
+        super().__init__(encoder, TaskSpec(task), heads, backbone=backbone, proj=proj)
+        self.task, self.target_field = task, TARGET_FIELD[task]
+        self.islr_beam = int(ucfg["islr_beam"])
+        if task == "islr" and self.islr_beam < 5:
+            raise ValueError(f"islr_beam={self.islr_beam}: a top-5 list needs at least 5 beams")
+        # read by every beam search of this model (ISLR's, and CSLR's and SLT's in the base)
+        self.text_model.generation_config.length_penalty = float(ucfg["length_penalty"])
+        self.prompt = prompt_text(ucfg["prompt"], language)
+        ids = self.tokenizer(self.prompt, add_special_tokens=bool(ucfg["prompt_eos"]))
+        self.register_buffer("prompt_ids", torch.tensor(ids["input_ids"]), persistent=False)
+
+    def encode(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The LM encoder's input: [prompt embeddings ; pose tokens] (B, P + T, D) and mask."""
+        pose = self.proj(self.features(batch))
+        b, p = pose.shape[0], self.prompt_ids.shape[0]
+        prompt = self.text_model.get_input_embeddings()(self.prompt_ids)
+        mask = torch.cat([torch.ones(b, p, dtype=torch.long, device=pose.device),
+                          batch.frame_mask.long()], dim=1)
+        return torch.cat([prompt.expand(b, -1, -1).to(pose.dtype), pose], dim=1), mask
+
+    def loss(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Label-smoothed cross-entropy of the clip's target (text or gloss) given the prompt."""
+        return super().loss(dataclasses.replace(batch, text=getattr(batch, self.target_field)))
+
+    @torch.no_grad()
+    def predict(self, batch: Batch, final: bool) -> list[Any]:
+        """ISLR: ranked distinct glosses; CSLR: a gloss sequence; SLT: a sentence."""
+        if self.task != "islr":
+            return super().predict(batch, final)
+        if not final:  # greedy while selecting on dev: a one-candidate list
+            return [[text] for text in super().predict(batch, final)]
+        embeds, attn = self.encode(batch)
+        n = self.islr_beam
+        out = self.text_model.generate(
+            inputs_embeds=embeds, attention_mask=attn, num_beams=n, num_return_sequences=n,
+            max_new_tokens=self.max_new_tokens, do_sample=False, return_dict_in_generate=True,
+            output_scores=True)
+        texts = [t.strip() for t in self.tokenizer.batch_decode(out.sequences,
+                                                                skip_special_tokens=True)]
+        scores = out.sequences_scores.view(len(batch), n).tolist()
+        return [ranked_candidates(texts[i * n:(i + 1) * n], scores[i]) for i in range(len(batch))]
+
+
+def build_model(cfg: dict[str, Any], spec: TaskSpec, texts: Sequence[str], language: str,
+                pretrained: UniSignModel | None = None) -> UniSignModel:
+    """A Uni-Sign model for ``spec.task``: fresh (tokenizer trained on ``texts``) or a copy of
+    ``pretrained``'s encoder, pose projection and LM with its tokenizer."""
+    ucfg = cfg["model"]["uni_sign"]
+    if pretrained is None:
+        encoder = PartwiseSTGCN(layout=spec.layout, **cfg["model"]["encoder"])
+        return UniSignModel(encoder, build_backbone(cfg["model"]["text"], texts), None,
+                            spec.task, language, ucfg)
+    lm = copy.deepcopy(pretrained.text_model)
+    backbone = dataclasses.replace(pretrained.backbone, seq2seq=lm, encoder=lm.get_encoder(),
+                                   encoder_width=lm.config.d_model)
+    return UniSignModel(copy.deepcopy(pretrained.encoder), backbone,
+                        copy.deepcopy(pretrained.proj), spec.task, language, ucfg)

@@ -1,0 +1,153 @@
+"""`python -m harness score`: external prediction files scored with a benchmark's protocol,
+every number printed with its signature; bad input ends in one line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.metrics.protocols import PROTOCOLS
+
+
+def write(path: Path, content: str | bytes | dict | list) -> Path:
+    """Write text, bytes, a JSON object, or JSONL rows (a list of dicts) to ``path``."""
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, dict):
+        path.write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
+    elif isinstance(content, list):
+        path.write_text("".join(json.dumps(r) + "\n" for r in content), encoding="utf-8")
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def score(harness, *args: str):
+    return harness("score", *args, timeout=120)
+
+
+def test_islr_plain_text_lines(harness, tmp_path):
+    ref = write(tmp_path / "ref.txt", "A\nB\nC\nA\n")
+    hyp = write(tmp_path / "hyp.txt", "A\r\nC\r\nC\r\nA\r\n")  # CRLF lines are fine
+    done = score(harness, "--bench", "synth-islr", "--ref", str(ref), "--hyp", str(hyp))
+    assert done.code == 0, done.err
+    rows = {line.split()[0]: line.split() for line in done.out.splitlines()[2:]}
+    assert rows["top1"][1] == "75.00"          # 3 of 4 clips
+    assert rows["pc_top1"][1] == "66.67"       # A 2/2, B 0/1, C 1/1
+    assert rows["top1"][2] == "protocol:islr-topk|version:1"
+    assert "metric protocol islr-topk version 1, 4 clips" in done.out
+
+
+def test_islr_ranked_lists_from_a_cells_predictions_file(harness, tmp_path):
+    """A cell's predictions/test.jsonl scores as both --ref and --hyp, on a benchmark whose
+    data is not prepared (scoring needs no data)."""
+    rows = [{"id": "c1", "prediction": ["X", "Y"], "reference": "Y"},
+            {"id": "c2", "prediction": ["Z", "Q", "R", "S", "T", "X"], "reference": "X"},
+            {"id": "c3", "prediction": ["X"], "reference": "X"}]
+    path = write(tmp_path / "test.jsonl", rows)
+    done = score(harness, "--bench", "wlasl", "--ref", str(path), "--hyp", str(path), "--json")
+    assert done.code == 0, done.err
+    report = json.loads(done.out)
+    assert report["protocol"] == "islr-topk" and report["clips"] == 3
+    assert report["metrics"]["top1"] == pytest.approx(100 / 3)
+    assert report["metrics"]["top5"] == pytest.approx(200 / 3)  # c2's X is 6th
+    assert set(report["signatures"]) == set(report["metrics"])
+
+
+def test_islr_nmfs_split_with_confusing_classes(harness, tmp_path):
+    ref = write(tmp_path / "ref.json", {"1": "A", "2": "A", "3": "B", "4": "C"})
+    hyp = write(tmp_path / "hyp.json", {"1": ["A"], "2": ["B", "A"], "3": "C", "4": "C"})
+    done = score(harness, "--bench", "wlasl", "--protocol", "islr-nmfs-split", "--ref", str(ref),
+                 "--hyp", str(hyp), "--json", "--set", '+eval.confusing_classes=["A","B"]')
+    assert done.code == 0, done.err
+    metrics = json.loads(done.out)["metrics"]
+    assert metrics["top1"] == pytest.approx(50.0)
+    assert metrics["top1_confusing"] == pytest.approx(100 / 3)
+    assert metrics["top5_confusing"] == pytest.approx(200 / 3)
+    assert metrics["top1_normal"] == pytest.approx(100.0)
+
+
+def test_cslr_json_with_the_default_and_the_phoenix_protocol(harness, tmp_path):
+    ref = write(tmp_path / "ref.json", {"a": "NORD REGEN", "b": "SONNE WIND STARK"})
+    hyp = write(tmp_path / "hyp.json", {"b": "SONNE WIND", "a": "loc-NORD REGEN REGEN"})
+    plain = score(harness, "--bench", "synth-cslr", "--ref", str(ref), "--hyp", str(hyp),
+                  "--json")
+    assert plain.code == 0, plain.err
+    report = json.loads(plain.out)
+    assert report["protocol"] == "wer-plain"
+    assert report["metrics"]["wer"] == pytest.approx(100 * 3 / 5)  # 1 sub + 1 ins, 1 del
+    ph = score(harness, "--bench", "synth-cslr", "--protocol", "wer-phoenix", "--ref", str(ref),
+               "--hyp", str(hyp), "--json")
+    assert ph.code == 0, ph.err
+    report = json.loads(ph.out)
+    assert report["metrics"]["wer"] == pytest.approx(100 * 1 / 5)  # cleaned: only STARK missing
+    assert report["signatures"]["wer"].startswith("protocol:wer-phoenix|version:1|")
+
+
+def test_slt_csv_with_13a_and_pre_tokenised_protocols(harness, tmp_path):
+    refs = {"s1": "The cat sat on the mat.", "s2": "It's cold, isn't it?"}
+    hyps = {"s1": "The cat sat on a mat.", "s2": "It's cold, is it?"}
+    ref = write(tmp_path / "ref.csv", "id,text\n" + "".join(
+        f'{k},"{v}"\n' for k, v in refs.items()))
+    hyp = write(tmp_path / "hyp.csv", "id,prediction,extra\n" + "".join(
+        f'{k},"{v}",x\n' for k, v in hyps.items()))
+    for protocol in ("bleu-13a", "bleu-none"):
+        done = score(harness, "--bench", "synth-slt", "--protocol", protocol, "--ref", str(ref),
+                     "--hyp", str(hyp), "--json")
+        assert done.code == 0, done.err
+        report = json.loads(done.out)
+        expected = PROTOCOLS[protocol].score(hyps, refs, {"rouge_beta": 1.2})
+        assert report["metrics"] == pytest.approx(expected.metrics)
+        assert report["signatures"]["bleu4"] == expected.signatures["bleu"]
+        assert report["signatures"]["rouge_l"] == expected.signatures["rouge_l"]
+
+
+NON_UTF8 = b"A\n\xff\xfeB\n"
+
+
+@pytest.mark.parametrize(("bench", "extra", "ref", "hyp", "needles"), [
+    ("synth-slt", ["--protocol", "bleu-13"], "A\n", "A\n",
+     ["unknown metric protocol 'bleu-13'", "did you mean bleu-13a"]),
+    ("synth-slt", ["--protocol", "wer-plain"], "A\n", "A\n",
+     ["wer-plain scores cslr, but synth-slt is slt", "bleu-13a"]),
+    ("wlasl", ["--protocol", "islr-nmfs-split"], "A\n", "A\n",
+     ["needs eval.confusing_classes", "--set +eval.confusing_classes"]),
+    ("synth-cslr", [], None, "A\n", ["--ref", "does not exist"]),
+    ("synth-cslr", [], "A\n", "DIR", ["--hyp", "is a folder"]),
+    ("synth-cslr", [], NON_UTF8, "A\nB\n", ["--ref", "not UTF-8", "0xff", "save it as UTF-8"]),
+    ("synth-cslr", [], "A\n", "", ["--hyp", "is empty"]),
+    ("synth-cslr", [], "A B\nC\nD\n", "A B\nC\n",
+     ["has 3 lines but", "has 2", "same number of lines"]),
+    ("synth-cslr", [], {"a": "X", "b": "Y", "c": "Z"}, {"a": "X", "x": "Y"},
+     ["clip ids differ", "2 clip(s)", "'b', 'c'", "'x'"]),
+    ("synth-cslr", [], {"a": "X"}, "X\n", ["names its clips but", "plain text"]),
+    ("synth-cslr", [], "A B\n\nC\n", "A B\nD\nC\n",
+     ["reference of clip '2' is empty", "WER needs reference words"]),
+    ("synth-cslr", [], {"a": "X"}, {"a": ["X"]}, ["value of clip 'a'", "cslr needs text"]),
+    ("synth-cslr", [], '{"a": "X",', {"a": "X"}, ["--ref", "not valid JSON"]),
+    ("synth-cslr", [], [{"id": "a", "reference": "X"}], [{"id": "a", "guess": "X"}],
+     ["--hyp", "line 1 has no prediction or text field"]),
+], ids=["unknown-protocol", "other-task", "missing-option", "missing-file", "folder",
+        "non-utf8", "empty-file", "line-count", "id-mismatch", "keyed-vs-plain", "empty-reference",
+        "list-for-text", "bad-json", "jsonl-field"])
+def test_bad_input_is_one_line_and_exit_2(harness, tmp_path, bench, extra, ref, hyp, needles):
+    def side(name: str, content: object) -> Path:
+        suffix = {dict: ".json", list: ".jsonl"}.get(type(content), ".txt")
+        if isinstance(content, str) and content.startswith("{"):
+            suffix = ".json"
+        path = tmp_path / f"{name}{suffix}"
+        if content == "DIR":
+            path.mkdir()
+        elif content is not None:
+            write(path, content)
+        return path
+
+    done = score(harness, "--bench", bench, *extra, "--ref", str(side("ref", ref)),
+                 "--hyp", str(side("hyp", hyp)))
+    assert done.code == 2, (done.code, done.out, done.err)
+    assert "Traceback" not in done.err
+    assert len(done.error_lines) == 1, done.err
+    for needle in needles:
+        assert needle in done.error_lines[0], done.error_lines[0]
