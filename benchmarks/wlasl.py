@@ -5,22 +5,33 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from benchmarks._common import ScoredBenchmark
+from benchmarks._source import Expected, SourceBenchmark
 from harness.registry import BENCHMARKS
 
 
 @BENCHMARKS.register("wlasl")
-class WLASL(ScoredBenchmark):
+class WLASL(SourceBenchmark):
     """WLASL with its official train/val/test split; ``bench.subset`` in 100/300/1000/2000.
 
-    Expected clip counts (train/dev/test) from the WLASL paper, Table 1.
+    Subset rule: WLASL-N is the first N glosses of ``WLASL_v0.3.json`` in the file's order
+    (how the official ``nslt_N.json`` files are made; their class index is that position).
+    With the JSON as ``--labels`` any subset can be prepared; with labels naming classes by
+    index (pyskl, SLRT releases) the classes below N; Uni-Sign's label files name the class
+    by its word, so they give WLASL2000 only. Each subset is its own store (``wlasl100``...).
+    Class names are the JSON's glosses (lower-case English words), whitespace collapsed.
+    Expected clip counts (train/dev/test): the WLASL paper, Table 1. Default protocol:
+    ``islr-topk`` (per-instance and per-class top-1/top-5).
     """
 
     task = "islr"
-    version = "1"
+    version = "2"
+    dataset = "wlasl"
     summary = "WLASL100/300/1000/2000 isolated ASL (P-I and P-C top-1/top-5)"
     preset = Path(__file__).parent / "presets" / "wlasl.py"
-    expected_counts: ClassVar[dict[int, tuple[int, int, int]]] = {
-        100: (1442, 338, 258), 300: (3548, 901, 668), 1000: (8974, 2318, 1704),
-        2000: (14289, 3916, 2878),
+    subsets = (100, 300, 1000, 2000)
+    expected: ClassVar[Expected] = {
+        100: {"train": 1442, "dev": 338, "test": 258},
+        300: {"train": 3548, "dev": 901, "test": 668},
+        1000: {"train": 8974, "dev": 2318, "test": 1704},
+        2000: {"train": 14289, "dev": 3916, "test": 2878},
     }

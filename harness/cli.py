@@ -47,11 +47,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("methods:")
     for name, m in methods.items():
         print(f"  {name:<12} tasks: {','.join(m['tasks']):<14} presets: "
-              f"{','.join(m['presets']):<12} {m['summary']}")
+              f"{','.join(m['presets']):<24} {m['summary']}")
     print(f"benchmarks (data root: {root}):")
     for name, b in benches.items():
         state = "prepared" if b["prepared"] else "not prepared"
-        print(f"  {name:<14} task: {b['task']:<5} {b['version']:<12} {state:<13} {b['summary']}")
+        print(f"  {name:<17} task: {b['task']:<5} {b['version']:<12} {state:<13} {b['summary']}")
     return 0
 
 
@@ -94,6 +94,11 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from harness.store import PoseStore
 
     store = PoseStore(path, verify=False)
+    report = getattr(bench, "last_report", None)
+    if report is not None:
+        print(report.to_text())
+    elif source is not None:
+        print(f"{args.bench} is already prepared; --force prepares it again")
     counts = ", ".join(f"{k} {v}" for k, v in sorted(store.splits().items()))
     print(f"{args.bench}: {len(store)} clips ({counts}) in {path}")
     print(f"fingerprint: {store.fingerprint}")

@@ -1,0 +1,266 @@
+"""Adapters for datasets prepared from pose files someone else extracted.
+
+``SourceBenchmark.prepare`` is what ``python -m harness prepare BENCH --source PATH
+[--format F] [--labels PATH]`` runs: read the poses in their published format (detected when
+not named, see ``benchmarks.formats``), read the labels (the official annotation file, or the
+labels a release ships), keep the labelled clips of the benchmark's splits and subset,
+normalise the gloss/text fields the way the adapter names, and write the harness store with
+the validation report in its ``store.json`` (``info.validation``). A fatal problem (nothing
+readable, refused pickles, wrong joint counts, zero frames, non-finite values, no clip
+matching a label) aborts before anything is published: the store either exists complete or
+not at all, and the report of a failed attempt is written beside it as
+``<store>.prepare-report.json``.
+
+Every adapter states its task(s), splits, the clip counts its papers give (``expected``;
+compared with what is found, never enforced), the subset rule, the text and gloss
+normalisation and its default metric protocol (``eval.protocol`` in its preset). Where the
+data lives: ``--data-root``, else ``$HARNESS_DATA``, else ``./data`` (stores), and
+``--source`` (or ``bench.source`` in the config) for the files to prepare from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from benchmarks._common import ScoredBenchmark
+from harness import atomic
+from harness.errors import ConfigError, DataError, UserError
+from harness.store import PoseStore
+
+if TYPE_CHECKING:
+    from benchmarks.formats import LabelRecord, Report
+
+#: Expected clip counts per split, keyed by subset (None where the dataset has no subsets).
+Expected = Mapping[int | None, Mapping[str, int]]
+
+#: Named text/gloss normalisations an adapter or a user (``bench.text_normalise``,
+#: ``bench.gloss_normalise``: lists applied in order) may choose; recorded in the store.
+NORMALISERS: dict[str, Callable[[str], str]] = {
+    "collapse-space": lambda s: " ".join(s.split()),
+    "lower": str.lower,
+    "upper": str.upper,
+    "strip-final-period": lambda s: re.sub(r"\s*[.。]\s*$", "", s),
+    "nfkc": lambda s: unicodedata.normalize("NFKC", s),
+    "drop-spaces": lambda s: "".join(s.split()),
+}
+
+
+def normaliser(names: list[str] | tuple[str, ...], what: str) -> Callable[[str], str]:
+    """The composition of the named normalisations (in order); a ConfigError names the known."""
+    unknown = [n for n in names if n not in NORMALISERS]
+    if unknown:
+        raise ConfigError(f"bench.{what}_normalise: unknown normalisation(s) {unknown}; known: "
+                          f"{', '.join(NORMALISERS)}")
+    funcs = [NORMALISERS[n] for n in names]
+
+    def apply(value: str) -> str:
+        for func in funcs:
+            value = func(value)
+        return value
+
+    return apply
+
+
+class SourceBenchmark(ScoredBenchmark):
+    """A dataset prepared from published pose files and label files.
+
+    Class attributes a dataset sets:
+
+    - ``dataset``: the store's directory name (task variants of one dataset share it);
+    - ``expected``: clip counts per split from the papers, keyed by subset (None = no subsets);
+    - ``subsets``: the allowed ``bench.subset`` values (the vocabulary size), or ();
+    - ``text_normalise`` / ``gloss_normalise``: the default normalisations (overridable in
+      ``bench``), applied when preparing and recorded in the store;
+    - ``default_fps``: the frame rate of sources whose format does not store one.
+    """
+
+    dataset: ClassVar[str]
+    expected: ClassVar[Expected] = {}
+    subsets: ClassVar[tuple[int, ...]] = ()
+    text_normalise: ClassVar[tuple[str, ...]] = ("collapse-space",)
+    gloss_normalise: ClassVar[tuple[str, ...]] = ("collapse-space",)
+    default_fps: ClassVar[float] = 25.0
+    #: The report of the last ``prepare`` (for the CLI to print); None when nothing ran.
+    last_report: Report | None = None
+
+    # -- configuration -------------------------------------------------------------------
+    def subset(self) -> int | None:
+        """The configured vocabulary subset (WLASL-N, MSASL-N), checked; None if no subsets."""
+        if not self.subsets:
+            return None
+        value = self.cfg.get("bench", {}).get("subset", max(self.subsets))
+        if value not in self.subsets:
+            raise ConfigError(f"bench.subset={value!r} is not a {self.name} subset; choose one "
+                              f"of {', '.join(map(str, self.subsets))}")
+        return int(value)
+
+    def normalisations(self) -> dict[str, list[str]]:
+        """The text and gloss normalisations in force (config over the adapter's defaults)."""
+        bench = self.cfg.get("bench", {})
+        text, gloss = bench.get("text_normalise"), bench.get("gloss_normalise")
+        return {"text": list(self.text_normalise if text is None else text),
+                "gloss": list(self.gloss_normalise if gloss is None else gloss)}
+
+    def expected_counts(self) -> dict[str, int]:
+        """Clip counts per split the dataset's papers give for the configured subset."""
+        return dict(self.expected.get(self.subset(), {}))
+
+    def store_dir(self) -> Path:
+        """``<root>/<dataset>`` (``<dataset><N>`` for subset N): one store per subset."""
+        subset = self.subset()
+        return self.root / (self.dataset if subset is None else f"{self.dataset}{subset}")
+
+    def prepare_hint(self) -> str:
+        """The command that prepares this benchmark."""
+        subset = self.subset()
+        extra = f" --set bench.subset={subset}" if subset is not None else ""
+        return (f"python -m harness prepare {self.name} --source POSES [--labels LABELS]"
+                f"{extra}")
+
+    # -- opening -------------------------------------------------------------------------
+    def open(self) -> PoseStore:
+        """The prepared store, checked against this task's needs and the configured options."""
+        store = super().open()
+        info = store.meta.get("info", {})
+        wanted = self.normalisations()
+        if info.get("normalise") not in (None, wanted):
+            raise DataError(f"{store.path} was prepared with normalisation {info['normalise']}, "
+                            f"the config asks for {wanted}; prepare it again with the same "
+                            f"--set options, or change bench.*_normalise")
+        field = "text" if self.task == "slt" else "gloss"
+        for split in self.splits:
+            empty = [store.clips[i].id for i in store.split(split)
+                     if not getattr(store.clips[i], field)]
+            if empty:
+                raise DataError(f"{store.path}: {len(empty)} {split} clips have no {field} "
+                                f"(e.g. {empty[0]}); {self.name} needs one for every clip: "
+                                f"prepare it with labels that carry the {field}")
+        return store
+
+    # -- preparing -----------------------------------------------------------------------
+    def prepare(self, source: Path | None, force: bool = False, **options: Any) -> Path:
+        """Convert the source into the store; see the module docstring."""
+        from benchmarks.formats import clip_stats, detect_format, read_clips, validate
+        from harness.store import StoreWriter
+
+        self.last_report = None
+        path = self.store_dir()
+        source = source or self._configured_source()
+        if (path / "store.json").exists() and not force:
+            return path
+        if source is None:
+            raise UserError(f"preparing {self.name} needs the pose files: {self.prepare_hint()}")
+        if not source.exists():
+            raise UserError(f"--source {source} does not exist")
+        fmt = options.get("format") or detect_format(source)
+        self._excluded: set[str] = set()
+        labels, label_format = self._labels(source, fmt, options.get("labels"))
+        keep, outside = self._select(labels)
+        outside |= self._excluded
+        norm = self.normalisations()
+        text_norm, gloss_norm = normaliser(norm["text"], "text"), normaliser(norm["gloss"], "gloss")
+        fps = float(self.cfg.get("bench", {}).get("fps") or self.default_fps)
+
+        errors: list[Any] = []
+        stats, writer, n_written = [], None, 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        report_file = path.with_name(f"{path.name}.prepare-report.json")
+        info = {"adapter": type(self).__name__, "dataset": self.dataset, "version": self.version,
+                "subset": self.subset(), "format": fmt, "source": str(source),
+                "label_format": label_format, "normalise": norm,
+                "expected": self.expected_counts()}
+        try:
+            for clip in read_clips(source, fmt, default_fps=fps, errors=errors):
+                if clip.id in outside:
+                    continue  # labelled, but outside the configured subset or splits
+                stats.append(clip_stats(clip))
+                record = keep.get(clip.id)
+                if record is None or stats[-1].nonfinite or stats[-1].n_frames == 0 \
+                        or stats[-1].n_joints != stats[-1].expected_joints:
+                    continue  # the report lists these
+                if writer is None:
+                    writer = StoreWriter(path, layout=clip.pose.layout,
+                                         channels=clip.pose.keypoints.shape[2], info=info)
+                clip.pose.provenance.setdefault("label_source", record.source)
+                if record.frame_range is not None:
+                    clip.pose.provenance.setdefault("label_frame_range",
+                                                    list(record.frame_range))
+                writer.add(clip.id, clip.pose, split=record.split, signer=record.signer,
+                           gloss=gloss_norm(self.class_name(record) if self.task == "islr"
+                                            else record.gloss),
+                           text=text_norm(record.text), source=clip.source)
+                n_written += 1
+            report = validate(stats, keep, self.expected_counts(), clip_errors=errors)
+            self.last_report = report
+            report_dict = {**report.to_dict(), "outside_subset_or_splits": len(outside)}
+            if report.fatal or writer is None:
+                atomic.write_json(report_file, report_dict)
+                if report.fatal:
+                    raise DataError(f"{source} has {len(report.fatal)} fatal problem(s): "
+                                    f"{'; '.join(report.fatal)}; nothing prepared (report: "
+                                    f"{report_file})")
+                raise DataError(f"no clip of {source} matches a {self.name} label of splits "
+                                f"{', '.join(self.splits)}; nothing prepared (report: "
+                                f"{report_file})")
+            missing = [s for s in self.splits if not any(r.split == s for r in keep.values())]
+            if missing:
+                raise DataError(f"the labels have no {', '.join(missing)} clips for {self.name}"
+                                f"; nothing prepared (report: {report_file})")
+            writer.info["validation"] = report_dict
+            writer.close()
+        except BaseException:
+            if writer is not None:
+                writer.abort()  # nothing half-written is left where the store would be
+            raise
+        report_file.unlink(missing_ok=True)
+        return path
+
+    def _configured_source(self) -> Path | None:
+        source = self.cfg.get("bench", {}).get("source")
+        return Path(source) if source else None
+
+    def _labels(self, source: Path, fmt: str, labels: Path | None
+                ) -> tuple[dict[str, LabelRecord], str]:
+        """Label records by clip id and the label format (pyskl pickles carry their own)."""
+        from benchmarks.formats import detect_label_format, read_labels
+
+        if labels is None:
+            if fmt != "pyskl":
+                raise UserError(f"{self.name}: {fmt} pose files carry no labels; pass --labels "
+                                f"(the dataset's annotation file or the release's label files)")
+            labels = source
+        label_format = detect_label_format(labels)
+        records = read_labels(labels, label_format)
+        subset = self.subset()
+        if label_format == "wlasl" and subset is not None \
+                and len({r.gloss for r in records.values()}) > subset:
+            kept = read_labels(labels, "wlasl", subset=subset)  # the first N glosses
+            self._excluded = set(records) - set(kept)
+            records = kept
+        return records, label_format
+
+    def class_name(self, record: LabelRecord) -> str:
+        """The ISLR class of a record: its gloss, or its text where the gloss field is empty
+        (Uni-Sign's WLASL labels keep the sign's word in ``text``)."""
+        return record.gloss or record.text
+
+    def _select(self, labels: Mapping[str, LabelRecord]
+                ) -> tuple[dict[str, LabelRecord], set[str]]:
+        """(records kept, ids left out) by split and by the subset rule."""
+        keep = {i: r for i, r in labels.items() if r.split in self.splits}
+        subset = self.subset()
+        if subset is not None and self.task == "islr":
+            classes = {self.class_name(r) for r in keep.values()}
+            if len(classes) > subset:
+                if not all(c.isdigit() for c in classes):
+                    raise DataError(
+                        f"{self.name}{subset}: the labels name {len(classes)} classes by word, "
+                        f"which does not say which {subset} form the subset; pass the official "
+                        f"annotation file (e.g. WLASL_v0.3.json) or labels with class indices")
+                keep = {i: r for i, r in keep.items() if int(self.class_name(r)) < subset}
+        return keep, set(labels) - set(keep)
+
