@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint lock
 
-# Debian packages the project uses: sctk (sclite, the reference for WER).
-DEBS := sctk
+# Debian packages the project uses: sctk (sclite, the reference for WER), slurm-wlm and
+# munge (a real single-node Slurm cluster for the submitit tests, see slurm/).
+DEBS := sctk slurm-wlm munge
 SYSTEM := $(VENV)/.system
 
 $(SYSTEM): Makefile

@@ -142,6 +142,63 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Submit a sweep's unfinished cells, or print its plan (--dry-run) or its cells' states."""
+    from harness import sweep
+
+    if args.target == "status" and args.spec is None:
+        raise UserError("sweep status needs a spec: python -m harness sweep status SPEC")
+    if args.target != "status" and args.spec is not None:
+        raise UserError(f"unexpected {args.spec!r}: use 'sweep SPEC' or 'sweep status SPEC'")
+    if args.max is not None and args.max < 0:
+        raise UserError(f"--max {args.max}: expected a number of cells >= 0")
+    path = args.spec if args.target == "status" else args.target
+    spec = sweep.load_spec(path)
+    root = Path(args.data_root) if args.data_root else None
+    if args.target == "status":
+        states = sweep.status(spec, root)
+        print(f"sweep {spec.name} ({path}): {sweep.counts(states)}")
+        print(sweep.table(states, spec), end="")
+        return 0
+    if args.dry_run:
+        states = sweep.status(spec, root)
+        todo = sweep.to_submit(states, args.max)
+        print(f"sweep {spec.name} ({path}): {sweep.counts(states)}; preset {spec.preset}, "
+              f"out {spec.out}")
+        print(f"overrides of every cell: {' '.join(spec.set) or '-'}")
+        print(sweep.table(states, spec, overrides=True), end="")
+        params = sweep.executor_parameters(spec, args.executor, args.profile,
+                                           threads=args.threads)
+        print(f"executor {args.executor}, parameters: {json.dumps(params, sort_keys=True)}")
+        print(f"dry run: would submit {len(todo)} cells; nothing submitted")
+        return 0
+    done = sweep.submit(spec, args.executor, profile=args.profile, max_cells=args.max,
+                        data_root=root, tracking_uri=args.tracking_uri, threads=args.threads)
+    sent = {s.key for s in done.submitted}
+    finished = sum(s.state == "finished" for s in done.states if s.key not in sent)
+    queued = sum(s.state in ("running", "pending") for s in done.states if s.key not in sent)
+    print(f"sweep {spec.name} ({path}): {len(done.states)} cells, {finished} finished "
+          f"(skipped), {queued} running or pending (left alone), {len(done.submitted)} "
+          f"submitted to {args.executor}")
+    if done.submitted and args.executor != "debug":
+        print(f"executor parameters: {json.dumps(done.parameters, sort_keys=True)}")
+    for s in done.submitted:  # the debug executor has run them already
+        ran = f" {s.state}" + (f": {s.detail}" if s.detail else "")
+        print(f"  {s.cell.method} {s.cell.bench} seed {s.cell.seed} {s.cell.label}".rstrip()
+              + f"  key {s.key}  job {s.job_id}" + (ran if args.executor == "debug" else ""))
+    if done.submitted:
+        if args.executor != "debug":
+            print(f"job logs: {spec.jobs_dir}/<job id>_0_log.out and .err")
+        print(f"cell logs: {spec.out}/cells/<bench>/<method>/<cell key>/log.txt")
+        print(f"code: {done.code}")
+        print(f"records: {spec.records}")
+    print(f"state of every cell: python -m harness sweep status {path}")
+    failed = sum(s.state == "failed" for s in done.submitted)  # debug runs cells right here
+    if failed:
+        print(f"error: {failed} of the cells run in this process failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the harness CLI."""
     parser = _Parser(prog="python -m harness",
@@ -212,6 +269,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
                    help="override a benchmark config value, e.g. +eval.confusing_classes=[...]")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("sweep", help="submit a grid of cells from a spec file (skips finished "
+                                     "ones), or 'sweep status SPEC'")
+    p.add_argument("target", metavar="SPEC", help="sweep spec (.yaml or .py), or 'status' "
+                                                  "followed by the spec")
+    p.add_argument("spec", nargs="?", help=argparse.SUPPRESS)
+    p.add_argument("--executor", choices=["slurm", "local", "debug"], default="slurm",
+                   help="slurm (default), local (background processes on this machine) or "
+                        "debug (in this process, one after another)")
+    p.add_argument("--profile", help="cluster profile name or file (default: the spec's)")
+    p.add_argument("--dry-run", action="store_true", help="print the cells, their keys and "
+                   "states and the executor parameters; submit nothing")
+    p.add_argument("--max", type=int, help="submit at most N cells")
+    p.add_argument("--threads", type=int, help="torch CPU threads per cell (default: the "
+                                               "spec's)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
+                                          "or sqlite under the spec's out)")
+    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
+                                       "or ./data)")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 

@@ -200,10 +200,8 @@ class CellRun:
             self.log_file.write(time.strftime("%Y-%m-%d %H:%M:%S ") + msg + "\n")
             self.log_file.flush()
 
-    def run(self) -> CellOutcome:
-        """Run (or skip, or resume) the cell."""
-        started = time.perf_counter()
-        t0 = time.perf_counter()
+    def identify(self) -> Path:
+        """Open the cell's data and compute its data fingerprint, cell key and folder."""
         self.store = self.bench.open()
         self.fingerprint = self.store.fingerprint
         self.pretrain_store = None
@@ -214,11 +212,18 @@ class CellRun:
             if ckpt:
                 parts.append(_file_sha256(Path(ckpt)))
             self.fingerprint = short_hash(*parts)
-        self.timings["open_data"] = time.perf_counter() - t0
         self.cell_key = cell_key_of(self.opts.method, self.opts.bench, self.opts.seed,
                                     self.chash, self.fingerprint)
-        cell_dir = self.opts.out / "cells" / self.opts.bench / self.opts.method / self.cell_key
-        self.cell_dir = cell_dir
+        self.cell_dir = self.opts.out / "cells" / self.opts.bench / self.opts.method / \
+            self.cell_key
+        return self.cell_dir
+
+    def run(self) -> CellOutcome:
+        """Run (or skip, or resume) the cell."""
+        started = time.perf_counter()
+        t0 = time.perf_counter()
+        cell_dir = self.identify()
+        self.timings["open_data"] = time.perf_counter() - t0
         done = load_finished(cell_dir)
         if done is not None and not self.opts.force:
             self.log(f"already finished: {cell_dir / RESULT_FILE} (use --force to rerun)")

@@ -1,0 +1,229 @@
+"""`python -m harness sweep`: a grid of cells from one spec, safe to repeat, via submitit."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.config import config_hash
+from harness.errors import ConfigError, UserError
+from harness.results import problems
+from harness.runner import RunOptions, resolve_config
+from harness.sweep import CellJob, cell_key, expand, load_spec, status, submit
+from tests.conftest import SMALL_SYNTH
+
+SWEEPS = Path(__file__).resolve().parent.parent / "sweeps"
+TINY = [*SMALL_SYNTH, "finetune.epochs=1", "finetune.batch_size=16", "data.train_fraction=0.25"]
+
+
+def write_spec(path: Path, **fields) -> Path:
+    """A YAML spec file with ``fields``."""
+    path.write_text(yaml.safe_dump(fields, sort_keys=False))
+    return path
+
+
+def test_cells_are_the_product_of_seeds_benches_methods_variants_and_grid(tmp_path):
+    spec = load_spec(write_spec(
+        tmp_path / "grid.yaml", name="grid", methods=["scratch", "sigma"],
+        benches=["synth-islr", "synth-cslr"], seeds=[0, 1], set=["finetune.epochs=1"],
+        bench_set={"synth-islr": ["finetune.batch_size=16"]},
+        variants=[{"name": "base"}, {"name": "no-lm", "methods": ["sigma"],
+                                     "set": ["model.sigma.weights.sgt_lm=0.0"]}],
+        grid={"finetune.lr": [0.001, "3e-4"]}))
+    cells = expand(spec)
+    assert len(cells) == 2 * 2 * (1 + 2) * 2  # seeds x benches x (variants per method) x lr
+    assert spec.out == (Path.cwd() / "outputs" / "grid").resolve()
+    (cell,) = [c for c in cells if c.method == "sigma" and c.bench == "synth-islr"
+               and c.seed == 1 and c.label == "no-lm finetune.lr=3e-4"]
+    assert cell.overrides == ("finetune.epochs=1", "finetune.batch_size=16",
+                              "model.sigma.weights.sgt_lm=0.0", "finetune.lr=3e-4")
+    cfg = resolve_config("sigma", "synth-islr", "smoke", list(cell.overrides))
+    assert cfg["finetune"]["lr"] == 3e-4  # a bare value reads as on the command line
+    assert cfg["model"]["sigma"]["weights"]["sgt_lm"] == 0.0
+    assert not any("sgt_lm" in o for c in cells if c.method == "scratch" for o in c.overrides)
+    assert not any("batch_size" in o for c in cells if c.bench == "synth-cslr"
+                   for o in c.overrides)
+
+
+def test_python_spec_equals_yaml_spec(tmp_path):
+    fields = {"name": "same", "methods": ["scratch"], "benches": ["synth-islr"],
+              "seeds": [0, 2], "set": ["finetune.epochs=1"], "grid": {"finetune.lr": [0.1]}}
+    py = tmp_path / "same.py"
+    py.write_text("".join(f"{k} = {v!r}\n" for k, v in fields.items()))
+    assert expand(load_spec(py)) == expand(load_spec(write_spec(tmp_path / "same.yaml",
+                                                                **fields)))
+
+
+def test_shipped_specs_reproduce_the_experiment_scripts():
+    sigma = expand(load_spec(SWEEPS / "sigma_synth_islr.yaml"))
+    methods = expand(load_spec(SWEEPS / "methods_synth.yaml"))
+    smoke = expand(load_spec(SWEEPS / "smoke.yaml"))
+    assert (len(sigma), len(methods), len(smoke)) == (3 + 3 * 7, 5 * 3 * 3, 2)
+    assert {c.out for c in sigma} == {c.out for c in methods}
+
+    def hashes(cells):
+        return {(c.method, c.seed, config_hash(resolve_config(c.method, c.bench, c.preset,
+                                                              list(c.overrides))))
+                for c in cells if c.bench == "synth-islr" and c.label in ("", "full")}
+
+    assert hashes(sigma) <= hashes(methods)  # the shared cells (scratch, sigma) run once
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"seed": [0]}, "unknown key 'seed'; did you mean seeds?"),
+    ({"methods": ["scrach"]}, "did you mean scratch"),
+    ({"set": ["finetune.epochs"]}, "malformed --set 'finetune.epochs'"),
+    ({"set": ["finetune.epoch=1"]}, "did you mean finetune.epochs?"),
+    ({"bench_set": {"synth-slt": ["finetune.epochs=1"]}}, "not in benches"),
+])
+def test_bad_specs_fail_in_one_line_naming_the_file(harness, fields, message):
+    base = {"name": "bad", "methods": ["scratch"], "benches": ["synth-islr"], "seeds": [0]}
+    spec = write_spec(harness.root / "bad.yaml", **{**base, **fields})
+    done = harness("sweep", str(spec), "--dry-run")
+    assert done.code == 2
+    assert done.err.count("\n") == 1 and done.err.startswith("error: "), done.err
+    assert str(spec) in done.err and message in done.err
+
+
+def test_bad_spec_errors_in_process(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_spec(tmp_path / "missing.yaml")
+    bad = write_spec(tmp_path / "v.yaml", methods=["scratch"], benches=["synth-islr"],
+                     seeds=[0], variants=[{"name": "x", "methods": ["sigma"]}])
+    with pytest.raises(ConfigError, match="methods must list methods of the sweep"):
+        load_spec(bad)
+
+
+@pytest.fixture(scope="module")
+def tiny(harness):
+    """A two-cell spec (scratch on a small synth-islr, seeds 0 and 1, one epoch)."""
+    out = harness.root / "out-sweep"
+    return write_spec(harness.root / "tiny.yaml", name="tiny", methods=["scratch"],
+                      benches=["synth-islr"], seeds=[0, 1], set=TINY, out=str(out)), out
+
+
+@pytest.fixture(scope="module")
+def dry_run(harness, tiny):
+    """The dry run of the tiny sweep, before anything ran."""
+    spec, _ = tiny
+    done = harness("sweep", str(spec), "--dry-run", "--executor", "local")
+    assert done.code == 0, done.err
+    return done
+
+
+def test_dry_run_lists_cells_and_submits_nothing(dry_run, tiny):
+    _, out = tiny
+    rows = [line.split() for line in dry_run.out.splitlines() if line.startswith("scratch")]
+    assert [r[:3] for r in rows] == [["scratch", "synth-islr", str(s)] for s in (0, 1)]
+    assert all(len(r[4]) == 16 and " ".join(r[5:7]) == "not submitted" for r in rows)
+    assert "executor local, parameters:" in dry_run.out and '"timeout_min": 1440' in dry_run.out
+    assert "nothing submitted" in dry_run.out
+    assert not (out / ".sweeps").exists() and not (out / "cells").exists()
+
+
+@pytest.fixture(scope="module")
+def local_sweep(harness, tiny, dry_run):
+    """The tiny sweep through submitit's local executor, waited for."""
+    spec, out = tiny
+    done = harness("sweep", str(spec), "--executor", "local", "--threads", "1")
+    assert done.code == 0, done.err
+    jobs = [json.loads(line)["job_id"] for line in (out / ".sweeps/tiny/submissions.jsonl").open()]
+    ends = [out / ".sweeps/tiny/jobs" / f"{job}_0_result.pkl" for job in jobs]
+    deadline = time.time() + 600
+    while not all(p.exists() for p in ends) and time.time() < deadline:
+        time.sleep(1)
+    return done
+
+
+@pytest.mark.slow
+def test_local_sweep_runs_every_cell_under_the_key_it_planned(harness, local_sweep, dry_run,
+                                                              tiny):
+    spec, out = tiny
+    assert "2 submitted to local" in local_sweep.out
+    planned = {line.split()[4] for line in dry_run.out.splitlines()
+               if line.startswith("scratch")}
+    assert {cell_key(c, harness.data) for c in expand(load_spec(spec))} == planned
+    results = [json.loads(p.read_text()) for p in out.glob("cells/*/*/*/result.json")]
+    assert {r["cell_key"] for r in results} == planned
+    assert all(problems(r) == [] for r in results)
+    assert sorted(r["seed"] for r in results) == [0, 1]
+    records = [json.loads(line) for line in (out / ".sweeps/tiny/submissions.jsonl").open()]
+    assert {r["cell_key"] for r in records} == planned
+    code = Path(records[0]["code"])  # the jobs ran the code snapshot taken at submission
+    assert code.parent == out / ".sweeps" / "tiny" and (code / "harness" / "sweep.py").exists()
+    log = (out / ".sweeps/tiny/jobs" / f"{records[0]['job_id']}_0_log.out").read_text()
+    assert f"code in {code}" in log
+    assert results[0]["code"]["git_sha"]  # the snapshot keeps the provenance
+
+
+@pytest.mark.slow
+def test_repeated_sweep_submits_nothing_and_status_shows_finished(harness, local_sweep, tiny):
+    spec, out = tiny
+    again = harness("sweep", str(spec), "--executor", "local")
+    assert again.code == 0, again.err
+    assert "2 finished (skipped)" in again.out and "0 submitted" in again.out
+    assert len((out / ".sweeps/tiny/submissions.jsonl").read_text().splitlines()) == 2
+    shown = harness("sweep", "status", str(spec))
+    assert shown.code == 0, shown.err
+    rows = [line.split() for line in shown.out.splitlines() if line.startswith("scratch")]
+    assert len(rows) == 2 and all(r[5] == "finished" for r in rows)
+    assert "2 cells: 2 finished" in shown.out
+
+
+FAKE_SBATCH = """#!/bin/sh
+dir=$(dirname "$0"); n=$(cat "$dir/next" 2>/dev/null || echo 4242); echo $((n+1)) > "$dir/next"
+pwd > "$dir/cwd.$n"; cp "$1" "$dir/sbatch.$n"; echo "Submitted batch job $n"
+"""
+FAKE_SQUEUE = "#!/bin/sh\nprintf '4242_0 RUNNING\\n4242_1 PENDING\\n4243 PENDING\\n'\n"
+
+
+def test_slurm_array_is_bounded_and_queued_cells_are_not_sent_twice(harness, tmp_path,
+                                                                     monkeypatch):
+    bin_dir = tmp_path / "bin"  # sbatch and squeue mocked at the process boundary
+    bin_dir.mkdir()
+    for name, text in (("sbatch", FAKE_SBATCH), ("squeue", FAKE_SQUEUE)):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    spec = load_spec(write_spec(tmp_path / "s.yaml", name="s", methods=["scratch"],
+                                benches=["synth-islr"], seeds=[0, 1, 2], set=TINY,
+                                out=str(tmp_path / "out"), threads=2))
+    params = {"slurm_array_parallelism": 1, "slurm_partition": "debug"}
+    first = submit(spec, "slurm", parameters=params, max_cells=2, data_root=harness.data)
+    assert [s.job_id for s in first.submitted] == ["4242_0", "4242_1"]
+    script = (bin_dir / "sbatch.4242").read_text()
+    for line in ("--array=0-1%1", "--partition=debug", "--cpus-per-task=2",
+                 "--job-name=harness-s"):
+        assert f"#SBATCH {line}\n" in script
+    snapshot = Path((bin_dir / "cwd.4242").read_text().strip())
+    assert snapshot.parent == spec.home and (snapshot / ".git").exists()
+    second = submit(spec, "slurm", parameters=params, data_root=harness.data)
+    assert [s.job_id for s in second.submitted] == ["4243"]  # queued ones are left alone
+    assert [s.state for s in status(spec, harness.data)] == ["running", "pending", "pending"]
+    assert submit(spec, "slurm", parameters=params, data_root=harness.data).submitted == []
+    assert len(spec.records.read_text().splitlines()) == 3
+
+
+def test_debug_executor_runs_in_process_and_status_reports_the_failure(harness, tmp_path):
+    spec = load_spec(write_spec(tmp_path / "d.yaml", name="d", methods=["scratch"],
+                                benches=["synth-islr"], seeds=[0],
+                                set=[*TINY, "finetune.lr=oops"], out=str(tmp_path / "out")))
+    (ran,) = submit(spec, "debug", data_root=harness.data).submitted
+    assert ran.state == "failed" and "TypeError" in ran.detail
+    (state,) = status(spec, harness.data)
+    assert (state.state, state.detail, state.job_id) == ("failed", ran.detail, ran.job_id)
+
+
+def test_requeue_after_preemption_carries_only_the_cell_arguments():
+    opts = RunOptions(method="scratch", bench="synth-islr", seed=3, overrides=["a.b=1"])
+    job = CellJob()
+    job.model_state = object()  # whatever a job held in memory is not carried over
+    again = pickle.loads(pickle.dumps(job.checkpoint(opts)))
+    assert isinstance(again.function, CellJob) and vars(again.function) == {}
+    assert again.args == (opts,) and again.kwargs == {}
