@@ -66,6 +66,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       force=args.force, device=args.device, threads=args.threads,
                       quiet=args.quiet)
     outcome = run_cell(opts)
+    if not outcome.main:  # another rank of a data-parallel cell: rank 0 reports
+        return 0
     result, path = outcome.result, outcome.path
     test = result["metrics"]["test"]
     note = " (already finished; --force reruns it)" if outcome.skipped else ""

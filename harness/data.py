@@ -116,12 +116,15 @@ class ClipLoader:
         rng = np.random.default_rng([self.seed, self.stage_key, epoch])
         return self.indices[rng.permutation(len(self.indices))]
 
-    def batches(self, epoch: int = 0, start: int = 0, prefetch: int = 2) -> Iterator[Batch]:
-        """Batches of ``epoch`` from batch number ``start`` on, built in a background thread."""
+    def batches(self, epoch: int = 0, start: int = 0, prefetch: int = 2,
+                every: tuple[int, int] = (0, 1)) -> Iterator[Batch]:
+        """Batches of ``epoch`` from batch number ``start`` on, built in a background thread;
+        ``every=(r, k)`` keeps only the batches whose number is r modulo k (a rank's share
+        of an evaluation: the same batches a single process makes, split between ranks)."""
         order = self._order(epoch)
-        n = len(self)
-        slices = [order[b * self.batch_size:(b + 1) * self.batch_size] for b in range(start, n)]
-        numbers = range(start, n)
+        first, step = every
+        numbers = [b for b in range(start, len(self)) if b % step == first]
+        slices = [order[b * self.batch_size:(b + 1) * self.batch_size] for b in numbers]
         if prefetch <= 0:
             for b, chunk in zip(numbers, slices, strict=True):
                 yield self.make_batch(chunk, epoch, b)

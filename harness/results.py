@@ -9,6 +9,7 @@ when its result.json exists, parses and validates. Fields (schema version 1):
 - ``selection``: the split and metric that chose the checkpoint, its value and epoch
 - ``code``: git sha, dirty flag, diff hash; ``environment``; ``slurm``; ``timings``
 - ``mlflow``: tracking URI and run id; ``files``: predictions and config, relative paths
+- ``distributed``: world size, backend and each rank's checksum of the final model
 """
 
 from __future__ import annotations

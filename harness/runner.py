@@ -19,6 +19,7 @@ pre-training resumes from its checkpoint in whichever cell comes next.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import random
@@ -34,6 +35,7 @@ from typing import Any
 
 from harness import atomic
 from harness.config import apply_overrides, config_hash, load_preset, merge, short_hash
+from harness.distributed import World, init, shutdown, world_from_env
 from harness.errors import ConfigError, DataError, UserError
 from harness.registry import BENCHMARKS, METHODS
 from harness.results import RESULT_FILE, SCHEMA_VERSION, load_finished, problems
@@ -190,11 +192,12 @@ class CellRun:
                                 and (int(pre.get("epochs", 0)) > 0 or pre.get("checkpoint")))
         self.timings: dict[str, float] = {}
         self.log_file: Any = None
+        self.world: World = world_from_env()
 
     def log(self, msg: str) -> None:
-        """Print a line of progress and keep it in the cell's log."""
+        """Print a line of progress and keep it in the cell's log (rank 0 alone speaks)."""
         line = f"[{self.opts.bench}/{self.opts.method} seed {self.opts.seed}] {msg}"
-        if not self.opts.quiet:
+        if not self.opts.quiet and self.world.main:
             print(line, file=sys.stderr, flush=True)
         if self.log_file is not None:
             self.log_file.write(time.strftime("%Y-%m-%d %H:%M:%S ") + msg + "\n")
@@ -224,46 +227,70 @@ class CellRun:
         t0 = time.perf_counter()
         cell_dir = self.identify()
         self.timings["open_data"] = time.perf_counter() - t0
-        done = load_finished(cell_dir)
+        device = _device(self.opts.device, self.world)
+        self.world = init(self.world, device.type)
+        try:
+            return self._run(cell_dir, device, started)
+        finally:
+            shutdown(self.world)
+
+    def _run(self, cell_dir: Path, device: Any, started: float) -> CellOutcome:
+        world = self.world
+        done = world.broadcast(load_finished(cell_dir) if world.main else None)
         if done is not None and not self.opts.force:
             self.log(f"already finished: {cell_dir / RESULT_FILE} (use --force to rerun)")
-            return CellOutcome(done, cell_dir / RESULT_FILE, skipped=True)
-        with cell_lock(cell_dir):
-            if self.opts.force:
-                for child in cell_dir.iterdir():
-                    if child.name != ".lock":
-                        shutil.rmtree(child) if child.is_dir() else child.unlink()
-            with open(cell_dir / "log.txt", "a", encoding="utf-8") as self.log_file:
+            return CellOutcome(done, cell_dir / RESULT_FILE, skipped=True, main=world.main)
+        with contextlib.ExitStack() as stack:
+            busy = None
+            if world.main:
                 try:
-                    return self._run_locked(started)
-                finally:
-                    self.log_file = None
+                    stack.enter_context(cell_lock(cell_dir))
+                except UserError as exc:
+                    busy = str(exc)
+                if busy is None and self.opts.force:
+                    for child in cell_dir.iterdir():
+                        if child.name != ".lock":
+                            shutil.rmtree(child) if child.is_dir() else child.unlink()
+            busy = world.broadcast(busy)  # every rank stops, or none
+            if busy is not None:
+                raise UserError(busy)
+            if world.main:
+                self.log_file = stack.enter_context(
+                    open(cell_dir / "log.txt", "a", encoding="utf-8"))
+            try:
+                return self._run_locked(started, device)
+            finally:
+                self.log_file = None
 
-    def _run_locked(self, started: float) -> CellOutcome:
+    def _run_locked(self, started: float, device: Any) -> CellOutcome:
         import torch
 
+        from harness.distributed import state_checksum
         from harness.provenance import code_version, environment, slurm_context
-        from harness.tracking import Tracker, default_uri, flatten
+        from harness.tracking import NoTracker, Tracker, default_uri, flatten
 
-        opts, cfg = self.opts, self.cfg
+        opts, cfg, main = self.opts, self.cfg, self.world.main
         (self.cell_dir / "checkpoints").mkdir(exist_ok=True)
         identity = {"method": opts.method, "preset": opts.preset, "bench": opts.bench,
                     "task": self.task, "seed": opts.seed, "cell_key": self.cell_key,
                     "config_hash": self.chash, "data_fingerprint": self.fingerprint}
-        atomic.write_json(self.cell_dir / "config.json", {**identity, "config": cfg})
+        if main:
+            atomic.write_json(self.cell_dir / "config.json", {**identity, "config": cfg})
         uri = opts.tracking_uri or default_uri(opts.out)
-        tracker = Tracker(uri, artifact_root=opts.out / "mlartifacts")
+        tracker = Tracker(uri, artifact_root=opts.out / "mlartifacts") if main else NoTracker()
         if opts.force:
             tracker.forget(self.cell_key)
         run_id = tracker.start(self.cell_key, f"{opts.method}/{opts.bench}/s{opts.seed}",
                                {k: str(v) for k, v in identity.items()})
         self.log(f"cell {self.cell_key} in {self.cell_dir}; MLflow run {run_id} at {uri}")
+        if self.world.enabled:
+            self.log(f"data parallel over {self.world.size} ranks ({self.world.backend})")
         try:
-            tracker.log_params({**flatten(cfg), "seed": opts.seed})
-            device = _device(opts.device)
+            tracker.log_params({**flatten(cfg), "seed": opts.seed,
+                                "world_size": self.world.size})
             if opts.threads:
                 torch.set_num_threads(opts.threads)
-            result = self._train_and_evaluate(device, tracker)
+            result, model = self._train_and_evaluate(device, tracker)
             result.update({
                 "schema": SCHEMA_VERSION, "status": "finished", **{
                     k: identity[k] for k in ("method", "preset", "bench", "task", "seed",
@@ -274,6 +301,9 @@ class CellRun:
                               "store": str(self.store.path), "counts": self.store.splits()},
                 "code": code_version(), "environment": environment(str(device)),
                 "slurm": slurm_context(), "mlflow": {"tracking_uri": uri, "run_id": run_id},
+                "distributed": {"world_size": self.world.size,
+                                "backend": self.world.backend or None,
+                                "model_checksums": self.world.gather(state_checksum(model))},
                 "files": {"config": "config.json", "log": "log.txt",
                           **{f"predictions_{s}": f"predictions/{s}.jsonl"
                              for s in result["metrics"]}},
@@ -283,6 +313,9 @@ class CellRun:
             bad = problems(result)
             if bad:
                 raise RuntimeError(f"result of {self.cell_key} does not validate: {bad}")
+            if not main:
+                return CellOutcome(result, self.cell_dir / RESULT_FILE, skipped=False,
+                                   main=False)
             atomic.write_json(self.cell_dir / RESULT_FILE, result)
             tracker.log_metrics({f"{split}_{k}": v for split, vals in result["metrics"].items()
                                  for k, v in vals.items()})
@@ -298,7 +331,8 @@ class CellRun:
             raise
         except BaseException as exc:
             status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-            atomic.write_text(self.cell_dir / "error.txt", traceback.format_exc())
+            if main:
+                atomic.write_text(self.cell_dir / "error.txt", traceback.format_exc())
             tracker.finish(status)
             raise
         (self.cell_dir / "error.txt").unlink(missing_ok=True)
@@ -350,7 +384,7 @@ class CellRun:
                           self.cell_dir / "checkpoints",
                           evaluate=evaluate if select else None, higher_is_better=higher,
                           device=device, log=self.log,
-                          on_epoch=log_stage["finetune"])
+                          on_epoch=log_stage["finetune"], world=self.world)
         t0 = time.perf_counter()
         state = trainer.run()
         self.timings["finetune"] = time.perf_counter() - t0
@@ -361,7 +395,8 @@ class CellRun:
             scores, rows = self._score(model, loader, split, final=True, device=device)
             metrics[split] = scores.metrics
             signatures.update(scores.signatures)
-            atomic.write_jsonl(self.cell_dir / "predictions" / f"{split}.jsonl", rows)
+            if self.world.main:
+                atomic.write_jsonl(self.cell_dir / "predictions" / f"{split}.jsonl", rows)
         self.timings["evaluate"] = time.perf_counter() - t0
         summary = ", ".join(f"{k} {v:.2f}" for k, v in metrics["test"].items())
         self.log(f"test: {summary}")
@@ -372,7 +407,7 @@ class CellRun:
                           "epoch": state["best_epoch"], "epochs": cfg["finetune"]["epochs"]},
             "history": state["history"],
             "pretrain": pre_state,
-        }
+        }, model
 
     def _pretrain(self, device: Any, on_epoch: Any) -> tuple[Any, dict[str, Any]]:
         """Run (or resume, or load) the pre-training stage; returns the model and a record."""
@@ -400,8 +435,9 @@ class CellRun:
             key = short_hash(self.opts.method, self.opts.seed, cfg["model"], pre,
                              cfg.get("precision"), asdict(data_opts), pstore.fingerprint)
             shared = self.opts.out / "pretrained" / self.opts.method / key
-            with shared_lock(shared, self.log):
-                done = _load_pretrained_record(shared)
+            main = self.world.main
+            with shared_lock(shared, self.log) if main else contextlib.nullcontext():
+                done = self.world.broadcast(_load_pretrained_record(shared) if main else None)
                 if done is None:
                     (shared / "checkpoints").mkdir(exist_ok=True)
                     loader = ClipLoader(pstore, pstore.split("train"), int(pre["batch_size"]),
@@ -411,12 +447,15 @@ class CellRun:
                              f"into {shared}")
                     trainer = Trainer(model, "pretrain", StageConfig.from_config(pre), loader,
                                       shared / "checkpoints", evaluate=None, device=device,
-                                      log=self.log, on_epoch=on_epoch)
+                                      log=self.log, on_epoch=on_epoch, world=self.world)
                     state = trainer.run()
                     final = shared / "checkpoints" / "pretrain.last.pt"
-                    done = {"key": key, "epochs": pre["epochs"], "history": state["history"],
-                            "checkpoint": str(final), "checkpoint_sha256": _file_sha256(final)}
-                    atomic.write_json(shared / PRETRAINED_FILE, done)
+                    if main:
+                        done = {"key": key, "epochs": pre["epochs"],
+                                "history": state["history"], "checkpoint": str(final),
+                                "checkpoint_sha256": _file_sha256(final)}
+                        atomic.write_json(shared / PRETRAINED_FILE, done)
+                    done = self.world.broadcast(done)
                     record["reused"] = False
                 else:
                     final = Path(done["checkpoint"])
@@ -439,11 +478,14 @@ class CellRun:
 
         model.eval()
         predictions: dict[str, Any] = {}
-        with torch.no_grad():
-            for batch in loader.batches():
+        world = self.world
+        with torch.no_grad():  # each rank predicts its share of the batches
+            for batch in loader.batches(every=(world.rank, world.size)):
                 for clip_id, pred in zip(batch.ids, model.predict(batch.to(device), final),
                                          strict=True):
                     predictions[clip_id] = pred
+        if world.enabled:  # scored over the whole corpus, on every rank
+            predictions = {k: v for part in world.gather(predictions) for k, v in part.items()}
         refs = self.bench.references(self.store, split)
         scores = self.bench.score(predictions, refs)
         rows = [{"id": i, "prediction": predictions[i], "reference": refs[i]}
@@ -459,13 +501,15 @@ def _file_sha256(path: Path) -> str:
     return file_sha256(path)[:16]
 
 
-def _device(name: str) -> Any:
+def _device(name: str, world: World) -> Any:
     import torch
 
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"--device {name}: CUDA is not available on this machine")
+    if name == "cuda" and world.enabled:  # one GPU per rank
+        name = f"cuda:{world.local_rank % torch.cuda.device_count()}"
     return torch.device(name)
 
 
@@ -476,6 +520,7 @@ class CellOutcome:
     result: dict[str, Any]
     path: Path
     skipped: bool
+    main: bool = True  # False on the ranks of a data-parallel cell other than 0
 
 
 def run_cell(opts: RunOptions) -> CellOutcome:

@@ -511,9 +511,11 @@ class CellJob(Checkpointable):
     """The callable each job runs: one cell through the runner."""
 
     def __call__(self, opts: RunOptions) -> dict[str, Any]:
+        from harness.distributed import export_slurm_world
         from harness.provenance import SOURCE_ROOT
         from harness.runner import run_cell
 
+        export_slurm_world()  # several Slurm tasks: one DDP rank each
         print(f"cell {opts.method} on {opts.bench} seed {opts.seed}, code in {SOURCE_ROOT}",
               flush=True)
         outcome = run_cell(opts)

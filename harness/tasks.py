@@ -62,5 +62,12 @@ class Batch:
         rgb = self.rgb.to(device, non_blocking=True) if self.rgb is not None else None
         return Batch(self.ids, gloss=self.gloss, text=self.text, rgb=rgb, **move)
 
+    def part(self, rows: slice) -> Batch:
+        """The clips ``rows`` of this batch (a rank's share), padded as in the whole batch."""
+        rgb = self.rgb[rows] if self.rgb is not None else None
+        return Batch(self.ids[rows], self.keypoints[rows], self.confidence[rows],
+                     self.valid[rows], self.frame_mask[rows], self.gloss[rows],
+                     self.text[rows], rgb)
+
     def __len__(self) -> int:
         return len(self.ids)

@@ -142,6 +142,28 @@ class Tracker:
             self.client.set_terminated(self.run_id, status=status)
 
 
+class NoTracker:
+    """The tracker of a data-parallel cell's ranks other than 0: rank 0 alone records."""
+
+    run_id = "(rank 0 records the run)"
+
+    def start(self, cell_key: str, run_name: str, tags: dict[str, str]) -> str:
+        """Nothing to start; returns a label instead of a run id."""
+        return self.run_id
+
+    def forget(self, cell_key: str) -> None:
+        """Nothing to forget."""
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Nothing logged."""
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """Nothing logged."""
+
+    def finish(self, status: str = "FINISHED") -> None:
+        """Nothing to finish."""
+
+
 def _retry(fn: Any, attempts: int = 5) -> Any:
     delay = 0.5
     for i in range(attempts):

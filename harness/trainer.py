@@ -5,6 +5,9 @@ epoch (model, optimiser, scheduler, RNG state, position in the data, selection s
 history), and ``<stage>.best.pt`` whenever the dev metric improves. A stage started again
 continues from ``last``; because every batch is drawn from a generator seeded by its
 position, the resumed stage ends with the same weights as an uninterrupted one.
+
+On several ranks (``world``, see harness/distributed.py) each rank trains on its share of
+every batch through DDP, and rank 0 alone writes the checkpoints.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch
 
 from harness import checkpoint
 from harness.data import ClipLoader
+from harness.distributed import SINGLE, World, share, wrap
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,12 @@ class Trainer:
     def __init__(self, model: torch.nn.Module, stage: str, cfg: StageConfig, loader: ClipLoader,
                  ckpt_dir: Path, *, evaluate: Evaluate | None, higher_is_better: bool = True,
                  device: torch.device, log: Callable[[str], None],
-                 on_epoch: Callable[[dict[str, float], int], None] | None = None) -> None:
+                 on_epoch: Callable[[dict[str, float], int], None] | None = None,
+                 world: World = SINGLE) -> None:
         self.model, self.stage, self.cfg, self.loader = model, stage, cfg, loader
+        self.world = world
+        # The model's own loss on one rank; through DDP (gradients averaged) on several.
+        self.loss_of = wrap(model, world, device) if world.enabled else model.loss
         self.last_path = ckpt_dir / f"{stage}.last.pt"
         self.best_path = ckpt_dir / f"{stage}.best.pt"
         self.evaluate, self.higher = evaluate, higher_is_better
@@ -74,6 +82,8 @@ class Trainer:
 
     # -- checkpoints ---------------------------------------------------------------------
     def _save(self) -> None:
+        if not self.world.main:
+            return
         checkpoint.save({
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "rng": torch.get_rng_state(),
@@ -91,7 +101,12 @@ class Trainer:
         self.state = ckpt["state"]
         return True
 
+    def _save_best(self, epoch: int) -> None:
+        if self.world.main:
+            checkpoint.save({"model": self.model.state_dict(), "epoch": epoch}, self.best_path)
+
     def _load_best(self) -> None:
+        self.world.barrier()  # rank 0 has written the selected weights
         if self.best_path.exists():
             self.model.load_state_dict(checkpoint.load(self.best_path)["model"])
 
@@ -120,7 +135,9 @@ class Trainer:
         self.model.train()
         progress = _Progress(f"{self.stage} epoch {epoch + 1}/{cfg.epochs}", n_batches, s["step"])
         for batch in self.loader.batches(epoch, start=s["step"]):
-            losses = self.model.loss(batch.to(self.device))
+            if self.world.enabled:
+                batch = batch.part(share(len(batch), self.world))
+            losses = self.loss_of(batch.to(self.device))
             loss = losses["loss"]
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{self.stage}: loss became {loss.item()} at step "
@@ -140,7 +157,8 @@ class Trainer:
             if cfg.checkpoint_every and s["global_step"] % cfg.checkpoint_every == 0:
                 self._save()
         progress.close()
-        record = {f"train_{k}": v / max(1, s["count"]) for k, v in s["sums"].items()}
+        means = {k: v / max(1, s["count"]) for k, v in s["sums"].items()}
+        record = {f"train_{k}": v for k, v in self.world.mean(means).items()}
         record["lr"] = self.scheduler.get_last_lr()[0]
         summary = f"{self.stage} epoch {epoch + 1}/{cfg.epochs}: loss {record['train_loss']:.4f}"
         last = epoch + 1 == cfg.epochs
@@ -152,12 +170,10 @@ class Trainer:
             improved = best is None or (value > best if self.higher else value < best)
             if improved:
                 s["best_value"], s["best_epoch"] = value, epoch + 1
-                checkpoint.save({"model": self.model.state_dict(), "epoch": epoch + 1},
-                                self.best_path)
+                self._save_best(epoch + 1)
             summary += f", dev {value:.2f}" + (" (best)" if improved else "")
         elif self.evaluate is None:
-            checkpoint.save({"model": self.model.state_dict(), "epoch": epoch + 1},
-                            self.best_path)
+            self._save_best(epoch + 1)
             s["best_epoch"] = epoch + 1
         record["epoch_seconds"] = time.perf_counter() - started
         s["history"].append({"epoch": epoch + 1, **record})
