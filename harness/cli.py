@@ -172,6 +172,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         params = sweep.executor_parameters(spec, args.executor, args.profile,
                                            threads=args.threads)
         print(f"executor {args.executor}, parameters: {json.dumps(params, sort_keys=True)}")
+        if args.executor == "slurm" and todo:
+            print("sbatch script:")
+            print(sweep.sbatch_script(spec, params, len(todo)), end="")
         print(f"dry run: would submit {len(todo)} cells; nothing submitted")
         return 0
     done = sweep.submit(spec, args.executor, profile=args.profile, max_cells=args.max,

@@ -507,6 +507,24 @@ def executor_parameters(spec: SweepSpec, executor: str, profile: str | None = No
     return params
 
 
+def sbatch_script(spec: SweepSpec, parameters: dict[str, Any], n_cells: int) -> str:
+    """The sbatch script submitit would submit for ``n_cells`` cells with ``parameters``
+    (one job, or a job array when there are several cells), as ``--dry-run`` shows it."""
+    import submitit
+
+    pool = submitit.AutoExecutor(folder=spec.jobs_dir, cluster="slurm")
+    try:
+        pool.update_parameters(**parameters)
+    except (NameError, AssertionError, ValueError, TypeError) as exc:
+        raise ConfigError(f"executor parameters {parameters} for slurm: "
+                          f"{' '.join(str(exc).split())}") from None
+    # submitit's own rendering (what map_array writes), so the preview cannot drift from it.
+    slurm = pool._executor
+    if n_cells > 1:
+        slurm.parameters["map_count"] = n_cells
+    return slurm._make_submission_file_text(slurm._submitit_command_str, "dry-run")
+
+
 class CellJob(Checkpointable):
     """The callable each job runs: one cell through the runner."""
 

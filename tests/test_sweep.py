@@ -227,3 +227,28 @@ def test_requeue_after_preemption_carries_only_the_cell_arguments():
     again = pickle.loads(pickle.dumps(job.checkpoint(opts)))
     assert isinstance(again.function, CellJob) and vars(again.function) == {}
     assert again.args == (opts,) and again.kwargs == {}
+
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+@pytest.mark.parametrize("profile", ["local", "example_gpu"])
+def test_sbatch_script_of_each_profile_is_pinned(profile, tmp_path):
+    """The sbatch script a profile gives (what --dry-run shows and map_array submits).
+    After an intended change: UPDATE_GOLDEN=1 pytest tests/test_sweep.py -k sbatch."""
+    import sys
+
+    from harness.sweep import executor_parameters, sbatch_script
+
+    spec = load_spec(write_spec(tmp_path / "g.yaml", name="g", methods=["scratch"],
+                                benches=["synth-islr"], seeds=[0, 1, 2],
+                                out=str(tmp_path / "out"), threads=2))
+    params = executor_parameters(spec, "slurm", profile)
+    text = sbatch_script(spec, params, 3)
+    text = text.replace(str(spec.jobs_dir), "{jobs}").replace(sys.executable, "{python}")
+    golden = GOLDEN / f"sbatch_{profile}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+    one = sbatch_script(spec, params, 1)  # a single cell is a plain job, not an array
+    assert "--array" not in one and "#SBATCH --job-name=harness-g\n" in one
