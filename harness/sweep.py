@@ -9,6 +9,7 @@ A spec (YAML, or a python file read with mmengine's Config like the presets) nam
     preset: smoke                   # the methods' preset (default smoke)
     set: [finetune.epochs=20]       # overrides of every cell
     bench_set: {synth-islr: [finetune.batch_size=16]}   # per benchmark
+    method_set: {ccl_slr: [model.ccl.queue_size=64]}    # per method
     variants:                       # named ablations; ``methods`` limits one to those methods
       - {name: full}
       - {name: no-pretraining, set: [pretrain.epochs=0], methods: [sigma]}
@@ -18,7 +19,8 @@ A spec (YAML, or a python file read with mmengine's Config like the presets) nam
     threads: 2                      # torch CPU threads of each cell
 
 Cells = seeds x benches x methods x variants x grid points. A cell's overrides are ``set``,
-then its benchmark's ``bench_set``, its variant's ``set``, then its grid point. Its key is
+then its benchmark's ``bench_set``, its method's ``method_set``, its variant's ``set``, then
+its grid point. Its key is
 computed as the runner computes it, so a cell that any run (a sweep, a script, ``harness
 run``) finished under the same output folder is skipped, and one that was killed resumes from
 its checkpoints. Unfinished cells go out as one job array; each job runs one cell
@@ -55,7 +57,7 @@ from harness.runner import RunOptions
 
 EXECUTORS = ("slurm", "local", "debug")
 SPEC_KEYS = ("name", "methods", "benches", "seeds", "preset", "set", "grid", "variants",
-             "bench_set", "out", "profile", "threads")
+             "bench_set", "method_set", "out", "profile", "threads")
 _VARIANT_KEYS = ("name", "set", "methods")
 _METHOD_SECTIONS = ("model", "finetune", "pretrain", "precision", "method")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -85,6 +87,7 @@ class SweepSpec:
     grid: dict[str, list[Any]] = field(default_factory=dict)
     variants: list[Variant] = field(default_factory=list)
     bench_set: dict[str, list[str]] = field(default_factory=dict)
+    method_set: dict[str, list[str]] = field(default_factory=dict)
     out: Path = Path("outputs")
     profile: str | None = None
     threads: int | None = None
@@ -230,12 +233,8 @@ def load_spec(path: str | Path) -> SweepSpec:
             raise ConfigError(f"{path}: grid {key}: expected a non-empty list of values")
         _overrides([_override_text(str(key), v) for v in values], f"grid {key}", path)
     variants = _variants(raw.get("variants"), methods, path)
-    bench_set = raw.get("bench_set") or {}
-    if not isinstance(bench_set, dict):
-        raise ConfigError(f"{path}: bench_set must map a benchmark to a list of overrides")
-    for bench in bench_set:
-        if bench not in benches:
-            raise ConfigError(f"{path}: bench_set names {bench!r}, which is not in benches")
+    bench_set = _per_name(raw, "bench_set", benches, "benches", path)
+    method_set = _per_name(raw, "method_set", methods, "methods", path)
     threads = raw.get("threads")
     if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool)
                                 or threads < 1):
@@ -249,9 +248,20 @@ def load_spec(path: str | Path) -> SweepSpec:
     return SweepSpec(path=path, name=name, methods=methods, benches=benches, seeds=list(seeds),
                      preset=preset, set=_overrides(raw.get("set"), "set", path),
                      grid={str(k): list(v) for k, v in grid.items()}, variants=variants,
-                     bench_set={b: _overrides(o, f"bench_set {b}", path)
-                                for b, o in bench_set.items()},
+                     bench_set=bench_set, method_set=method_set,
                      out=Path(out).expanduser().resolve(), profile=profile, threads=threads)
+
+
+def _per_name(raw: dict[str, Any], key: str, names: list[str], what: str,
+              path: Path) -> dict[str, list[str]]:
+    """``bench_set`` / ``method_set``: overrides for some of the sweep's benches / methods."""
+    table = raw.get(key) or {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: {key} must map a name of {what} to a list of overrides")
+    for name in table:
+        if name not in names:
+            raise ConfigError(f"{path}: {key} names {name!r}, which is not in {what}")
+    return {n: _overrides(o, f"{key} {n}", path) for n, o in table.items()}
 
 
 def _variants(raw: Any, methods: list[str], path: Path) -> list[Variant]:
@@ -297,8 +307,8 @@ def expand(spec: SweepSpec) -> list[Cell]:
             for point in points:
                 grid_set = [_override_text(k, v) for k, v in point]
                 label = " ".join(filter(None, [variant.name, *grid_set]))
-                overrides = (*spec.set, *spec.bench_set.get(bench, ()), *variant.set,
-                             *grid_set)
+                overrides = (*spec.set, *spec.bench_set.get(bench, ()),
+                             *spec.method_set.get(method, ()), *variant.set, *grid_set)
                 cell = Cell(method, bench, seed, overrides, spec.preset, spec.out, label)
                 if (method, bench, overrides) not in checked:
                     checked.add((method, bench, overrides))

@@ -75,6 +75,9 @@ MaxArraySize=1001
 MinJobAge=300
 # Let preemption and time-limit signals (submitit's USR2) reach the jobs.
 SlurmctldParameters=preempt_send_user_signal
+# A requeued or cancelled job gets SIGTERM, then SIGKILL this many seconds later (Slurm's
+# default is 30; submitit ignores SIGTERM, so short cells would otherwise just finish).
+KillWait=5
 # Schedule a batch job when it arrives, not up to 3 s later: quick jobs, quick tests.
 SchedulerParameters=batch_sched_delay=0
 AccountingStorageType=accounting_storage/none

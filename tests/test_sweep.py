@@ -51,6 +51,20 @@ def test_cells_are_the_product_of_seeds_benches_methods_variants_and_grid(tmp_pa
                    for o in c.overrides)
 
 
+def test_method_set_reaches_only_its_method_in_order(tmp_path):
+    spec = load_spec(write_spec(
+        tmp_path / "m.yaml", methods=["scratch", "sigma"], benches=["synth-islr"], seeds=[0],
+        set=["finetune.epochs=1"], method_set={"sigma": ["pretrain.epochs=1"]},
+        variants=[{"name": "v", "set": ["finetune.lr=0.01"]}]))
+    by_method = {c.method: c.overrides for c in expand(spec)}
+    assert by_method == {"scratch": ("finetune.epochs=1", "finetune.lr=0.01"),
+                         "sigma": ("finetune.epochs=1", "pretrain.epochs=1", "finetune.lr=0.01")}
+    bad = write_spec(tmp_path / "b.yaml", methods=["scratch"], benches=["synth-islr"],
+                     seeds=[0], method_set={"sigma": ["pretrain.epochs=1"]})
+    with pytest.raises(ConfigError, match="method_set names 'sigma', which is not in methods"):
+        load_spec(bad)
+
+
 def test_python_spec_equals_yaml_spec(tmp_path):
     fields = {"name": "same", "methods": ["scratch"], "benches": ["synth-islr"],
               "seeds": [0, 2], "set": ["finetune.epochs=1"], "grid": {"finetune.lr": [0.1]}}
@@ -252,3 +266,38 @@ def test_sbatch_script_of_each_profile_is_pinned(profile, tmp_path):
     assert text == golden.read_text()
     one = sbatch_script(spec, params, 1)  # a single cell is a plain job, not an array
     assert "--array" not in one and "#SBATCH --job-name=harness-g\n" in one
+
+
+@pytest.mark.slow
+def test_sixteen_cells_at_once_against_one_sqlite_store_lose_nothing(harness, tmp_path):
+    """16 cells started together (local executor: one process each) write one fresh sqlite
+    store that the sweep created before fan-out: 16 runs, each finished, none twice."""
+    import sqlite3
+
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path / "many.yaml", name="many", methods=["scratch"],
+                      benches=["synth-islr"], seeds=list(range(16)), threads=1,
+                      set=[*SMALL_SYNTH, "finetune.epochs=1", "finetune.batch_size=16",
+                           "data.train_fraction=0.25", "model.encoder.spatial=[8,8]"],
+                      out=str(out))
+    done = harness("sweep", str(spec), "--executor", "local")
+    assert done.code == 0, done.err
+    assert "16 submitted to local" in done.out
+    deadline = time.time() + 900
+    while time.time() < deadline:
+        shown = harness("sweep", "status", str(spec))
+        if "running" not in shown.out and "pending" not in shown.out:
+            break
+        time.sleep(3)
+    assert "16 cells: 16 finished" in shown.out, shown.out
+    results = [json.loads(p.read_text()) for p in out.glob("cells/*/*/*/result.json")]
+    assert len(results) == 16 and all(problems(r) == [] for r in results)
+    with sqlite3.connect(out / "mlflow.db") as con:
+        runs = con.execute("SELECT r.run_uuid, r.status, t.value FROM runs r JOIN tags t ON "
+                           "t.run_uuid = r.run_uuid AND t.key = 'harness.cell_key'").fetchall()
+        metrics = con.execute("SELECT run_uuid, value FROM latest_metrics "
+                              "WHERE key = 'test_top1'").fetchall()
+    assert sorted(k for _, _, k in runs) == sorted(r["cell_key"] for r in results)
+    assert {s for _, s, _ in runs} == {"FINISHED"}
+    recorded = {r["mlflow"]["run_id"]: r["metrics"]["test"]["top1"] for r in results}
+    assert dict(metrics) == pytest.approx(recorded)

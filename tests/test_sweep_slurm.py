@@ -1,0 +1,229 @@
+"""Sweeps on a real Slurm cluster on localhost (slurm/start_local.sh, started by the fixture):
+a whole grid once, nothing twice, requeue and SIGKILL mid-training, and the same numbers
+from every executor."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.results import problems
+from tests.conftest import SMALL_SYNTH
+from tests.slurm_cluster import SlurmCluster, slurm_cluster_fixture  # noqa: F401
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+# Every method and benchmark at its smallest: one epoch each, a 32-sentence corpus.
+TINY = [*SMALL_SYNTH, "data.synth.cslr_sentences=[24,8,8]", "data.synth.pretrain_sentences=32",
+        "finetune.epochs=1", "finetune.batch_size=16"]
+METHODS = ["scratch", "sigma", "uni_sign"]
+TINY_PRETRAINING = ["pretrain.epochs=1", "pretrain.batch_size=16",
+                    "pretrain.data.max_frames=32"]
+BENCHES = ["synth-islr", "synth-cslr", "synth-slt"]
+# A cell long enough to be interrupted in the middle of its training.
+LONG = [*SMALL_SYNTH, "finetune.epochs=6", "finetune.batch_size=8",
+        "finetune.checkpoint_every=5"]
+
+
+def spec_file(path: Path, **fields) -> Path:
+    base = {"name": path.stem, "preset": "smoke", "threads": 1, "profile": "local",
+            "out": str(path.parent / f"out-{path.stem}")}
+    path.write_text(yaml.safe_dump({**base, **fields}, sort_keys=False))
+    return path
+
+
+class Cluster:
+    """The harness CLI pointed at the local cluster."""
+
+    def __init__(self, harness, slurm: SlurmCluster) -> None:
+        self.harness, self.slurm = harness, slurm
+        harness.env["SLURM_CONF"] = str(slurm.conf)
+
+    def sweep(self, *args: str):
+        done = self.harness("sweep", *args)
+        assert done.code == 0, done.err
+        return done
+
+    def keys(self, spec: Path) -> list[str]:
+        rows = self.sweep("status", str(spec)).out.splitlines()[2:]
+        return [row.split()[4] for row in rows]
+
+    def states(self, spec: Path) -> dict[str, str]:
+        rows = self.sweep("status", str(spec)).out.splitlines()[2:]
+        return {row.split()[4]: row.split()[5] for row in rows}
+
+    def wait(self, spec: Path, limit_s: float = 600) -> dict[str, str]:
+        """States once no cell is pending or running."""
+        deadline = time.monotonic() + limit_s
+        while True:
+            states = self.states(spec)
+            if not {"pending", "running"} & set(states.values()):
+                return states
+            assert time.monotonic() < deadline, states
+            time.sleep(2)
+
+
+@pytest.fixture(scope="module")
+def cluster(harness, slurm_cluster) -> Cluster:
+    return Cluster(harness, slurm_cluster)
+
+
+def results(out: Path) -> dict[str, dict]:
+    found = [json.loads(p.read_text()) for p in out.glob("cells/*/*/*/result.json")]
+    return {r["cell_key"]: r for r in found}
+
+
+def mlflow_runs(out: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(out / "mlflow.db") as con:
+        return con.execute("SELECT t.value, r.status FROM runs r JOIN tags t ON "
+                           "t.run_uuid = r.run_uuid AND t.key = 'harness.cell_key'").fetchall()
+
+
+@pytest.fixture(scope="module")
+def grid(cluster, harness):
+    """3 methods x 3 benchmarks x 2 seeds through Slurm, waited for."""
+    spec = spec_file(harness.root / "grid.yaml", methods=METHODS, benches=BENCHES,
+                     seeds=[0, 1], set=TINY,
+                     method_set={m: TINY_PRETRAINING for m in ("sigma", "uni_sign")})
+    planned = cluster.keys(spec)
+    first = cluster.sweep(str(spec))
+    states = cluster.wait(spec)
+    return spec, planned, first, states
+
+
+def test_grid_runs_every_cell_once_on_slurm(grid):
+    spec, planned, first, states = grid
+    out = spec.parent / "out-grid"
+    assert len(planned) == len(set(planned)) == 18
+    assert "18 submitted to slurm" in first.out
+    assert set(states.values()) == {"finished"}, states
+    found = results(out)
+    assert set(found) == set(planned)
+    assert all(problems(r) == [] for r in found.values())
+    assert len(list(out.glob("cells/*/*/*/result.json"))) == 18  # one result file per cell
+    assert all((r["slurm"] or {}).get("slurm_job_id") for r in found.values())  # Slurm jobs
+    runs = mlflow_runs(out)
+    assert sorted(k for k, _ in runs) == sorted(planned)  # exactly one MLflow run per cell
+    assert {s for _, s in runs} == {"FINISHED"}
+    # one pre-training per method and seed, shared by its three benchmarks
+    assert len(list(out.glob("pretrained/*/*/pretrained.json"))) == 2 * 2
+
+
+def test_submitting_the_grid_again_submits_nothing(grid, cluster):
+    spec, *_ = grid
+    records = spec.parent / "out-grid/.sweeps/grid/submissions.jsonl"
+    before = records.read_text()
+    again = cluster.sweep(str(spec))
+    assert "18 finished (skipped)" in again.out and "0 submitted" in again.out
+    assert records.read_text() == before
+
+
+def curve(stage: dict) -> list[dict]:
+    return [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in stage["history"]]
+
+
+@pytest.mark.parametrize("executor", ["local", "debug"])
+def test_local_and_debug_executors_give_the_slurm_numbers(grid, cluster, harness, executor):
+    spec, *_ = grid
+    slurm = results(spec.parent / "out-grid")
+    mine = spec_file(harness.root / f"same-{executor}.yaml", methods=["scratch", "sigma"],
+                     benches=["synth-cslr"], seeds=[1], set=TINY,
+                     method_set={"sigma": TINY_PRETRAINING})
+    cluster.sweep(str(mine), "--executor", executor)
+    if executor == "local":
+        cluster.wait(mine)
+    found = results(mine.parent / f"out-same-{executor}")
+    assert len(found) == 2
+    for key, result in found.items():
+        assert result["metrics"] == slurm[key]["metrics"], result["method"]
+        if result["pretrain"] is not None:  # the same pre-training curve (timings aside)
+            assert curve(result["pretrain"]) == curve(slurm[key]["pretrain"])
+
+
+def _job_of(spec: Path) -> str:
+    records = spec.parent / f"out-{spec.stem}/.sweeps/{spec.stem}/submissions.jsonl"
+    return json.loads(records.read_text().splitlines()[-1])["job_id"]
+
+
+def _mid_training(cell_out: Path, limit_s: float = 300) -> Path:
+    """The cell's folder once its training has checkpointed and is not finished."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        last = list(cell_out.glob("cells/*/*/*/checkpoints/finetune.last.pt"))
+        if last:
+            return last[0].parent.parent
+        time.sleep(0.2)
+    raise AssertionError(f"no checkpoint under {cell_out} after {limit_s} s")
+
+
+@pytest.fixture(scope="module")
+def reference(cluster, harness):
+    """The long cell, seeds 0 and 1, run uninterrupted (debug executor)."""
+    spec = spec_file(harness.root / "ref.yaml", methods=["scratch"], benches=["synth-islr"],
+                     seeds=[0, 1], set=LONG)
+    cluster.sweep(str(spec), "--executor", "debug")
+    return results(spec.parent / "out-ref")
+
+
+def test_requeued_cell_resumes_to_the_uninterrupted_result(cluster, harness, reference):
+    spec = spec_file(harness.root / "requeue.yaml", methods=["scratch"],
+                     benches=["synth-islr"], seeds=[0], set=LONG)
+    cluster.sweep(str(spec))
+    job = _job_of(spec)
+    cell = _mid_training(spec.parent / "out-requeue")
+    scontrol = ["scontrol", "requeue", job], ["scontrol", "update", f"JobId={job}",
+                                              "StartTime=now"]
+    subprocess.run(scontrol[0], env=cluster.slurm.env, check=True, capture_output=True)
+    # Slurm holds a requeued job back (BeginTime ~2 min on); a test need not wait for it.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], env=cluster.slurm.env,
+                               capture_output=True, text=True).stdout.strip()
+        if state == "PENDING":
+            subprocess.run(scontrol[1], env=cluster.slurm.env, check=True, capture_output=True)
+            break
+        time.sleep(0.5)
+    assert set(cluster.wait(spec).values()) == {"finished"}
+    (result,) = results(spec.parent / "out-requeue").values()
+    log = (cell / "log.txt").read_text()
+    assert "finetune: resuming at epoch" in log, log
+    assert result["metrics"] == reference[result["cell_key"]]["metrics"]
+    assert len(mlflow_runs(spec.parent / "out-requeue")) == 1  # the requeued job continued it
+
+
+def _cell_process(jobs: Path) -> int:
+    """The PID of the python process that runs the job of the submitit folder ``jobs``."""
+    out = subprocess.run(["pgrep", "-f", f"submitit.core._submit {jobs}"], capture_output=True,
+                         text=True).stdout.split()
+    pids = [int(p) for p in out if Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[0]
+            .endswith(b"python")]
+    assert len(pids) == 1, out
+    return pids[0]
+
+
+def test_killed_cell_resumes_when_the_sweep_is_submitted_again(cluster, harness, reference):
+    spec = spec_file(harness.root / "killed.yaml", methods=["scratch"], benches=["synth-islr"],
+                     seeds=[1], set=LONG)
+    out = spec.parent / "out-killed"
+    cluster.sweep(str(spec))
+    cell = _mid_training(out)
+    os.kill(_cell_process(out / ".sweeps/killed/jobs"), signal.SIGKILL)
+    states = cluster.wait(spec)
+    assert list(states.values()) == ["failed"]  # no result: not finished, not lost
+    assert not (cell / "result.json").exists()
+    again = cluster.sweep(str(spec))
+    assert "1 submitted to slurm" in again.out
+    assert set(cluster.wait(spec).values()) == {"finished"}
+    (result,) = results(out).values()
+    assert "finetune: resuming at epoch" in (cell / "log.txt").read_text()
+    assert result["metrics"] == reference[result["cell_key"]]["metrics"]
+    runs = mlflow_runs(out)
+    assert len(runs) == 1 and runs[0][1] == "FINISHED"
