@@ -227,3 +227,28 @@ def test_killed_cell_resumes_when_the_sweep_is_submitted_again(cluster, harness,
     assert result["metrics"] == reference[result["cell_key"]]["metrics"]
     runs = mlflow_runs(out)
     assert len(runs) == 1 and runs[0][1] == "FINISHED"
+
+
+def test_two_slurm_tasks_train_one_cell_data_parallel(cluster, harness):
+    """tasks_per_node: 2 gives a 2-rank DDP cell (gloo); a linear probe there equals the
+    same cell on one rank (tests/test_distributed.py states why it is exact)."""
+    profile = harness.root / "two_tasks.yaml"
+    profile.write_text("partition: debug\nnodes: 1\ntasks_per_node: 2\ncpus_per_task: 1\n"
+                       "mem_gb: 1\ntimeout_min: 10\n")
+    probe = [*SMALL_SYNTH, "finetune.epochs=2", "finetune.batch_size=8",
+             "+finetune.freeze_encoder=true", "model.heads.islr.dropout=0.0"]
+    spec = spec_file(harness.root / "ddp.yaml", methods=["scratch"], benches=["synth-islr"],
+                     seeds=[0], set=probe, profile=str(profile))
+    assert "#SBATCH --ntasks-per-node=2" in cluster.sweep(str(spec), "--dry-run").out
+    cluster.sweep(str(spec))
+    assert set(cluster.wait(spec).values()) == {"finished"}
+    (two,) = results(spec.parent / "out-ddp").values()
+    one_spec = spec_file(harness.root / "ddp1.yaml", methods=["scratch"],
+                         benches=["synth-islr"], seeds=[0], set=probe)
+    cluster.sweep(str(one_spec), "--executor", "debug")
+    (one,) = results(spec.parent / "out-ddp1").values()
+    dist = two["distributed"]
+    assert dist["world_size"] == 2 and dist["backend"] == "gloo"
+    assert dist["model_checksums"][0] == dist["model_checksums"][1]
+    assert two["metrics"] == one["metrics"]
+    assert len(mlflow_runs(spec.parent / "out-ddp")) == 1
