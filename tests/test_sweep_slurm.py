@@ -201,11 +201,16 @@ def test_requeued_cell_resumes_to_the_uninterrupted_result(cluster, harness, ref
 
 def _cell_process(jobs: Path) -> int:
     """The PID of the python process that runs the job of the submitit folder ``jobs``."""
-    out = subprocess.run(["pgrep", "-f", f"submitit.core._submit {jobs}"], capture_output=True,
-                         text=True).stdout.split()
-    pids = [int(p) for p in out if Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[0]
-            .endswith(b"python")]
-    assert len(pids) == 1, out
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # not a process, or it ended meanwhile
+            continue
+        if argv[0].endswith(b"python") and b"submitit.core._submit" in argv \
+                and str(jobs).encode() in argv:
+            pids.append(int(proc.name))
+    assert len(pids) == 1, pids
     return pids[0]
 
 
