@@ -144,6 +144,17 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    """Write the markdown leaderboards of the finished cells under --results."""
+    from harness.leaderboard import write_leaderboards
+
+    written = write_leaderboards(Path(args.results), Path(args.out),
+                                 Path(args.reported) if args.reported else None)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Submit a sweep's unfinished cells, or print its plan (--dry-run) or its cells' states."""
     from harness import sweep
@@ -274,6 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
                    help="override a benchmark config value, e.g. +eval.confusing_classes=[...]")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("leaderboard", help="write markdown tables (one per task and an "
+                                           "index) of the finished cells under --results")
+    p.add_argument("--results", default="outputs", help="output folder of the cells "
+                                                        "(default ./outputs)")
+    p.add_argument("--out", default="leaderboards", help="where the tables go "
+                                                         "(default ./leaderboards)")
+    p.add_argument("--reported", help="the curated reported numbers (default "
+                                      "<out>/reported.csv)")
+    p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("sweep", help="submit a grid of cells from a spec file (skips finished "
                                      "ones), or 'sweep status SPEC'")
