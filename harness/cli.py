@@ -155,6 +155,18 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Re-run a recorded cell and print recorded against reproduced metrics."""
+    from harness.reproduce import report, reproduce
+
+    done = reproduce(args.target, tolerance=args.tolerance,
+                     out=Path(args.out) if args.out else None, tracking_uri=args.tracking_uri,
+                     data_root=Path(args.data_root) if args.data_root else None,
+                     threads=args.threads)
+    print(report(done), end="")
+    return 0 if done.agree else 1
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Submit a sweep's unfinished cells, or print its plan (--dry-run) or its cells' states."""
     from harness import sweep
@@ -295,6 +307,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reported", help="the curated reported numbers (default "
                                       "<out>/reported.csv)")
     p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("reproduce", help="re-run a finished cell from its recording and "
+                                         "compare the metrics (exit 1 when they differ)")
+    p.add_argument("target", metavar="RESULT_JSON|RUN_ID", help="a cell's result.json (or "
+                   "its folder), or an MLflow run id")
+    p.add_argument("--tolerance", type=float, default=0.0, help="largest accepted absolute "
+                   "difference per metric (default 0: identical)")
+    p.add_argument("--out", help="fresh output folder for the re-run (default: a temporary "
+                                 "one)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI to find RUN_ID in (default "
+                                          "$MLFLOW_TRACKING_URI or ./outputs/mlflow.db)")
+    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
+                                       "or ./data)")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("sweep", help="submit a grid of cells from a spec file (skips finished "
                                      "ones), or 'sweep status SPEC'")
