@@ -145,11 +145,27 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    """Write the markdown leaderboards of the finished cells under --results."""
-    from harness.leaderboard import write_leaderboards
+    """Write the markdown leaderboards and plots of the finished cells."""
+    import shlex
 
-    written = write_leaderboards(Path(args.results), Path(args.out),
-                                 Path(args.reported) if args.reported else None)
+    from harness.leaderboard import tracking_uri, write_leaderboards
+    from harness.records import parse_filters
+
+    results = Path(args.results)
+    command = ["python", "-m", "harness", "leaderboard", "--results", args.results]
+    if args.tracking_uri:
+        command += ["--tracking-uri", args.tracking_uri]
+    if args.files_only:
+        command.append("--files-only")
+    if args.filter:
+        command += ["--filter", *args.filter]
+    if args.out != "leaderboards":
+        command += ["--out", args.out]
+    written = write_leaderboards(
+        results, Path(args.out), Path(args.reported) if args.reported else None,
+        uri=None if args.files_only else tracking_uri(args.tracking_uri, results),
+        filters=parse_filters(args.filter or []),
+        resamples=args.resamples, plots=not args.no_plots, command=shlex.join(command))
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -299,13 +315,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("leaderboard", help="write markdown tables (one per task and an "
-                                           "index) of the finished cells under --results")
+                                           "index) and plots of the finished cells")
     p.add_argument("--results", default="outputs", help="output folder of the cells "
                                                         "(default ./outputs)")
+    p.add_argument("--tracking-uri", help="MLflow store to read the runs from (default: "
+                                          "$MLFLOW_TRACKING_URI, else <results>/mlflow.db "
+                                          "when it exists); result files fill in the rest")
+    p.add_argument("--files-only", action="store_true", help="read the result files under "
+                                                             "--results only, not MLflow")
+    p.add_argument("--filter", nargs="+", action="extend", metavar="KEY=VALUE",
+                   help="keep cells where a result field or dotted config key equals (=) "
+                        "or differs from (!=) a value, e.g. method=sigma bench.subset=2000")
     p.add_argument("--out", default="leaderboards", help="where the tables go "
                                                          "(default ./leaderboards)")
     p.add_argument("--reported", help="the curated reported numbers (default "
                                       "<out>/reported.csv)")
+    p.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples "
+                                                               "(0: no comparisons)")
+    p.add_argument("--no-plots", action="store_true", help="write no PNG plots")
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("reproduce", help="re-run a finished cell from its recording and "

@@ -1,23 +1,35 @@
-"""Leaderboards: markdown tables of finished cells, one file per task, plus an index.
+"""Leaderboards: markdown tables and plots of finished cells, one page per task, an index.
 
-``python -m harness leaderboard --results DIR [--out leaderboards/]`` reads the result files
-of the finished cells under DIR (every ``cells/*/*/*/result.json`` that validates) and writes
-``<out>/islr.md``, ``cslr.md``, ``slt.md`` and ``<out>/README.md``.
+``python -m harness leaderboard [--tracking-uri URI] [--results DIR] [--out leaderboards/]
+[--filter KEY=VALUE ...]`` reads the finished cells from MLflow (``--tracking-uri``, else
+``$MLFLOW_TRACKING_URI``, else ``<results>/mlflow.db`` when it exists) and from the result
+files under ``--results``, which fill in cells the store does not have (see
+``harness.records``), and writes ``<out>/islr.md``, ``cslr.md``, ``slt.md``, plots under
+``<out>/plots/`` and ``<out>/README.md``.
 
-A row is one (benchmark, benchmark version, method, config hash, metric signature): its
-seed count, mean ± sample standard deviation and 95% confidence interval (Student's t over
-the seeds) of the task's headline metrics, the number the paper reports for that method and
-benchmark where ``reported.csv`` (beside the tables) has one, and the difference. Each
-benchmark gets one table per metric signature, so numbers computed under different
-protocols never share a column. Rows with fewer than ``MIN_SEEDS`` seeds are marked.
-The tables hold no timestamps and are sorted, so regenerating them from the same results
-changes no byte.
+A row is one (benchmark incl. subset, benchmark version, metric signature, method, config
+hash): its seed count, mean ± sample standard deviation and 95% confidence interval
+(Student's t over the seeds) of the task's headline metrics, the number a paper reports for
+that method and benchmark where the curated ``reported.csv`` (beside the tables) has one
+with the same input (pose) and the difference, the data fingerprints, code versions and the
+MLflow runs. Each benchmark gets one table per metric signature, so numbers computed under
+different protocols never share a column, and rows with fewer than ``MIN_SEEDS`` seeds are
+marked †. Every row is compared with the benchmark's ``scratch`` row, and every ablation
+with its method's full configuration, by a paired bootstrap over the test clips
+(``harness.significance``) where both have predictions. Below the main tables: ablation
+tables (configurations of a method that differ from its most common one by a switch the
+method declares in ``Method.ablations``) and label-efficiency tables (the same configuration
+at several ``data.train_fraction`` values). The pages hold no timestamps and are sorted, so
+regenerating them from the same cells changes no byte.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import math
+import os
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,17 +37,22 @@ from typing import Any
 
 from harness import atomic
 from harness.errors import DataError, UserError
-from harness.summary import HEADLINE, _changes, finished_results
+from harness.records import Record, from_mlflow, from_results, select
+from harness.summary import HEADLINE, _changes
 
 MIN_SEEDS = 3
+BASELINE = "scratch"
 TASK_TITLES = {"islr": "Isolated sign recognition (ISLR)",
                "cslr": "Continuous sign recognition (CSLR)",
                "slt": "Gloss-free sign language translation (SLT)"}
 #: The signature family that each task's headline metrics carry.
 FAMILY = {"islr": "topk", "cslr": "wer", "slt": "bleu"}
 LOWER_IS_BETTER = {"wer"}
-REPORTED_COLUMNS = ("method", "bench", "split", "metric", "value", "input", "source",
-                    "confidence")
+FRACTION = "data.train_fraction"
+#: Ablations every pre-training method has.
+COMMON_ABLATIONS = {"no pre-training": {"pretrain.epochs": 0}}
+REPORTED_COLUMNS = ("method", "paper_method", "bench", "split", "metric", "value", "input",
+                    "source", "confidence")
 # Two-sided 95% Student's t quantiles by degrees of freedom (df > 30: the normal 1.96).
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
         9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131,
@@ -67,73 +84,169 @@ class Row:
     """One configuration of one method on one benchmark under one metric signature."""
 
     task: str
-    bench: str
+    bench: str  # the benchmark with its subset, e.g. wlasl2000
     version: str
     signature: str
     method: str
     config_hash: str
-    label: str = ""
+    label: str = ""  # the config switches where it departs from its method's usual config
+    ablation: str = ""  # the name of the ablation it is, if it is one
     seeds: list[int] = field(default_factory=list)
     stats: dict[str, Stat] = field(default_factory=dict)
+    values: dict[str, list[float]] = field(default_factory=dict)  # per seed, seed order
     fingerprints: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)
-    runs: list[tuple[int, str, str]] = field(default_factory=list)  # seed, uri, run id
+    records: list[Record] = field(default_factory=list)
+
+    @property
+    def table(self) -> tuple[str, str, str]:
+        return self.bench, self.version, self.signature
+
+    @property
+    def fraction(self) -> float:
+        return float(self.records[0].flat.get(FRACTION, 1.0))
 
 
-def read_reported(path: Path) -> dict[tuple[str, str, str], dict[str, str]]:
-    """The curated reported numbers: (method, bench, metric) -> row (test split only)."""
+@dataclass(frozen=True)
+class Reported:
+    """A number a paper reports, from the curated reported.csv."""
+
+    method: str
+    paper_method: str
+    bench: str
+    metric: str
+    value: float
+    input: str
+    source: str
+    confidence: str
+
+
+def bench_id(record: Record) -> str:
+    """The benchmark a record is on, with its subset: ``wlasl2000``, ``synth-islr``."""
+    subset = record.flat.get("bench.subset")
+    return f"{record.result['bench']}{subset}" if subset not in (None, "") else \
+        record.result["bench"]
+
+
+def read_reported(path: Path) -> list[Reported]:
+    """The curated reported numbers of the test split, in file order."""
     if not path.is_file():
-        return {}
+        return []
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if tuple(reader.fieldnames or ()) != REPORTED_COLUMNS:
-            raise DataError(f"{path}: expected the columns {','.join(REPORTED_COLUMNS)}")
+            raise DataError(f"{path}: expected the columns {','.join(REPORTED_COLUMNS)}; "
+                            "see leaderboards/README.md")
         rows = list(reader)
-    out = {}
+    out = []
     for i, row in enumerate(rows, start=2):
         try:
-            float(row["value"])
+            value = float(row["value"])
         except ValueError:
             raise DataError(f"{path}:{i}: value {row['value']!r} is not a number") from None
         if row["split"] == "test":
-            out[(row["method"], row["bench"], row["metric"])] = row
+            out.append(Reported(row["method"], row["paper_method"], row["bench"],
+                                row["metric"], value, row["input"], row["source"],
+                                row["confidence"]))
     return out
 
 
-def build_rows(results: list[tuple[dict[str, Any], dict[str, Any]]],
-               split: str = "test") -> list[Row]:
+def reported_for(reported: list[Reported], method: str, bench: str, metric: str
+                 ) -> Reported | None:
+    """The pose-input number a paper reports for a harness method, if any."""
+    for rep in reported:
+        if (rep.method, rep.bench, rep.metric, rep.input) == (method, bench, metric, "pose"):
+            return rep
+    return None
+
+
+def _ablations(method: str) -> dict[str, dict[str, Any]]:
+    from harness.registry import METHODS
+
+    try:
+        cls = METHODS.get(method)
+    except UserError:
+        return {}
+    common = COMMON_ABLATIONS if cls.has_pretraining else {}
+    return {**common, **cls.ablations}
+
+
+def _ablation_name(flat: dict[str, Any], reference: dict[str, Any],
+                   ablations: dict[str, dict[str, Any]]) -> str:
+    """The declared ablation a config is: it differs from the reference only there."""
+    diff = {k for k in set(flat) | set(reference) if flat.get(k) != reference.get(k)}
+    for name, switches in ablations.items():
+        if diff == set(switches) and all(flat.get(k) == v for k, v in switches.items()):
+            return name
+    return ""
+
+
+def build_rows(records: list[Record], split: str = "test") -> list[Row]:
     """Group finished cells into rows, sorted by task, benchmark, signature and method."""
-    groups: dict[tuple[str, ...], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
-    for result, config in results:
+    groups: dict[tuple[str, ...], list[Record]] = {}
+    for rec in records:
+        result = rec.result
         task = result["task"]
-        key = (task, result["bench"], str(result["benchmark"]["version"]),
+        key = (task, bench_id(rec), str(result["benchmark"]["version"]),
                result["signatures"].get(FAMILY[task], "-"), result["method"],
                result["config_hash"])
-        groups.setdefault(key, []).append((result, config))
-    rows, configs = [], []
+        groups.setdefault(key, []).append(rec)
+    rows = []
     for key, members in groups.items():
-        members.sort(key=lambda rc: rc[0]["seed"])
-        task = key[0]
-        rows.append(Row(*key, seeds=[r["seed"] for r, _ in members],
-                        stats={m: Stat.of([r["metrics"][split][m] for r, _ in members])
-                               for m in HEADLINE[task]},
-                        fingerprints=sorted({r["benchmark"]["fingerprint"]
-                                             for r, _ in members}),
-                        code=sorted({str(r["code"].get("git_sha") or "?")[:10]
-                                     + ("+dirty" if r["code"].get("dirty") else "")
-                                     for r, _ in members}),
-                        runs=[(r["seed"], r["mlflow"]["tracking_uri"], r["mlflow"]["run_id"])
-                              for r, _ in members]))
-        configs.append(members[0][1])
-    by_method: dict[tuple[str, str], list[int]] = {}
-    for i, row in enumerate(rows):  # ablations read as their switches, within a method
-        by_method.setdefault((row.bench, row.method), []).append(i)
+        members.sort(key=lambda r: r.result["seed"])
+        metrics = HEADLINE[key[0]]
+        values = {m: [r.result["metrics"][split][m] for r in members] for m in metrics}
+        rows.append(Row(*key, seeds=[r.result["seed"] for r in members],
+                        stats={m: Stat.of(v) for m, v in values.items()}, values=values,
+                        fingerprints=sorted({r.result["benchmark"]["fingerprint"]
+                                             for r in members}),
+                        code=sorted({str(r.result["code"].get("git_sha") or "?")[:10]
+                                     + ("+dirty" if r.result["code"].get("dirty") else "")
+                                     for r in members}),
+                        records=members))
+    by_method: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:  # ablations read as their switches, within a method
+        by_method.setdefault((row.bench, row.method), []).append(row)
     for same in by_method.values():
-        for i, label in zip(same, _changes([configs[i] for i in same]), strict=True):
-            rows[i].label = label
+        labels = _changes([r.records[0].config for r in same], [len(r.seeds) for r in same])
+        for row, label in zip(same, labels, strict=True):
+            row.label = label
+        reference = [r for r in same if not r.label]
+        if reference:
+            declared = _ablations(same[0].method)
+            for row in same:
+                if row.label:
+                    row.ablation = _ablation_name(row.records[0].flat,
+                                                  reference[0].records[0].flat, declared)
     return sorted(rows, key=lambda r: (r.task, r.bench, r.version, r.signature, r.method,
                                        bool(r.label), r.label, r.config_hash))
 
+
+# -- paired comparisons ------------------------------------------------------------------------
+
+def _paired(a: Row, b: Row, metric: str, resamples: int) -> Any:
+    """The paired bootstrap comparison of two rows on their test clips, or None when a run
+    has no predictions on disk (or ``resamples`` is 0)."""
+    if not resamples or any(r.predictions() is None for r in [*a.records, *b.records]):
+        return None
+    from harness.significance import compare_cells
+
+    try:
+        return compare_cells([r.folder for r in a.records], [r.folder for r in b.records],
+                             metric, n_resamples=resamples)
+    except DataError:  # e.g. runs on different test references: there is no paired test
+        return None
+
+
+def _versus(cmp: Any) -> str:
+    """``+11.85 (p 0.002)`` with * when significant at 5%; ``-`` without a comparison."""
+    if cmp is None:
+        return "-"
+    mark = "*" if cmp.significant(0.05) else ""
+    return f"{cmp.delta:+.2f} (p {cmp.p_value:.3f}){mark}"
+
+
+# -- markdown ----------------------------------------------------------------------------------
 
 def _num(value: float) -> str:
     return f"{value:.2f}"
@@ -151,58 +264,172 @@ def _ci(stat: Stat) -> str:
     return f"[{_num(stat.mean - stat.ci95)}, {_num(stat.mean + stat.ci95)}]"
 
 
-def task_markdown(task: str, rows: list[Row],
-                  reported: dict[tuple[str, str, str], dict[str, str]]) -> str:
+def _n(row: Row) -> str:
+    return f"{len(row.seeds)}{'' if len(row.seeds) >= MIN_SEEDS else ' †'}"
+
+
+def _runs(row: Row) -> str:
+    return ", ".join(f"[s{r.result['seed']}]({r.url})" if r.url else
+                     f"s{r.result['seed']} `{r.result['mlflow']['run_id'][:8]}`"
+                     for r in row.records)
+
+
+def _config(row: Row) -> str:
+    if row.ablation:
+        return f"{row.ablation} ({row.label})"
+    return row.label or "-"
+
+
+def plot_name(bench: str, version: str, signature: str) -> str:
+    """The file name (under plots/) of one benchmark table's plot; stable across runs."""
+    digest = hashlib.sha256(f"{version}|{signature}".encode()).hexdigest()[:8]
+    return f"{bench}-{digest}.png"
+
+
+def task_markdown(task: str, rows: list[Row], reported: list[Reported],
+                  resamples: int = 1000, plots: dict[tuple[str, str, str], str] | None = None
+                  ) -> str:
     """The markdown page of one task."""
     metrics = HEADLINE[task]
     main = metrics[0]
+    lower = main in LOWER_IS_BETTER
     lines = [f"# {TASK_TITLES[task]}", "",
              "Mean ± sample std over seeds (n), 95% confidence interval of the mean "
              f"(Student's t) for {main}; † marks fewer than {MIN_SEEDS} seeds. "
-             f"{'Lower' if main in LOWER_IS_BETTER else 'Higher'} {main} is better. "
-             "Generated by `python -m harness leaderboard`; do not edit by hand.", ""]
-    tables = sorted({(r.bench, r.version, r.signature) for r in rows})
+             f"{'Lower' if lower else 'Higher'} {main} is better. `vs {BASELINE}`: the "
+             f"difference in {main} from the benchmark's `{BASELINE}` row and the p-value of "
+             f"a paired bootstrap over the test clips ({resamples} resamples, seeds "
+             "averaged), * where p < 0.05, - where a run has no predictions or the runs "
+             "were scored against different test references. Reported numbers are the "
+             "papers' (pose input "
+             "only; see reported.csv for their sources). Generated by "
+             "`python -m harness leaderboard`; do not edit by hand.", ""]
+    tables = sorted({r.table for r in rows})
     for bench, version, signature in tables:
-        members = [r for r in rows if (r.bench, r.version, r.signature) == (bench, version,
-                                                                             signature)]
+        members = [r for r in rows if r.table == (bench, version, signature)]
         lines += [f"## {bench} (version {version})", "", f"Signature: `{signature}`", ""]
-        head = ["method", "config", "n", *metrics, f"{main} 95% CI", f"reported {main}",
-                "Δ", "data", "code", "runs"]
+        if plots and (bench, version, signature) in plots:
+            lines += [f"![{bench}: {main} per method and seed](plots/"
+                      f"{plots[(bench, version, signature)]})", ""]
+        base = next((r for r in members if r.method == BASELINE and not r.label), None)
+        head = ["method", "config", "n", *metrics, f"{main} 95% CI", f"vs {BASELINE}",
+                f"reported {main}", "Δ", "data", "code", "runs"]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
         for r in members:
-            ref = reported.get((r.method, r.bench, main))
-            rep = f"{float(ref['value']):.2f}" if ref else "-"
-            delta = f"{r.stats[main].mean - float(ref['value']):+.2f}" if ref else "-"
-            n = f"{len(r.seeds)}{'' if len(r.seeds) >= MIN_SEEDS else ' †'}"
-            runs = ", ".join(f"s{s} `{i[:8]}`" for s, _, i in r.runs)
+            # a paper's number is for its method as published: the main config only
+            ref = None if r.label else reported_for(reported, r.method, r.bench, main)
+            vs = _versus(_paired(r, base, main, resamples)) \
+                if base is not None and r is not base else "-"
             lines.append("| " + " | ".join([
-                r.method, r.label or "-", n, *(_cell(r.stats[m]) for m in metrics),
-                _ci(r.stats[main]), rep, delta, " ".join(f"`{f}`" for f in r.fingerprints),
-                " ".join(f"`{c}`" for c in r.code), runs]) + " |")
-        uris = sorted({u for r in members for _, u, _ in r.runs})
+                r.method, _config(r), _n(r), *(_cell(r.stats[m]) for m in metrics),
+                _ci(r.stats[main]), vs, f"{ref.value:.2f}" if ref else "-",
+                f"{r.stats[main].mean - ref.value:+.2f}" if ref else "-",
+                " ".join(f"`{f}`" for f in r.fingerprints),
+                " ".join(f"`{c}`" for c in r.code), _runs(r)]) + " |")
+        uris = sorted({r.result["mlflow"]["tracking_uri"] for row in members
+                       for r in row.records})
         lines += ["", "MLflow runs (first 8 characters of the run id) in: "
                   + ", ".join(f"`{u}`" for u in uris)]
-        sources = sorted({(r.method, reported[(r.method, r.bench, main)]["source"])
-                          for r in members if (r.method, r.bench, main) in reported})
-        if sources:
-            lines += ["", "Reported numbers: " + "; ".join(f"{m}: {s}" for m, s in sources)]
+        lines += _reported_only(reported, bench, main, {r.method for r in members})
+        used = sorted({(rep.method, rep.source) for r in members if not r.label
+                       and (rep := reported_for(reported, r.method, r.bench, main))})
+        if used:
+            lines += ["", "Reported numbers: " + "; ".join(f"{m}: {s}" for m, s in used)]
         lines.append("")
+        lines += _ablation_tables(members, main, resamples)
+        lines += _label_efficiency(members, main)
     if not tables:
         lines += ["No finished cells of this task yet.", ""]
     return "\n".join(lines)
 
 
-def index_markdown(rows: list[Row], results_dir: str, n_cells: int) -> str:
+def _reported_only(reported: list[Reported], bench: str, metric: str, shown: set[str]
+                   ) -> list[str]:
+    """What papers report on a benchmark for methods without a row here (for context)."""
+    others = [rep for rep in reported if rep.bench == bench and rep.metric == metric
+              and not (rep.method in shown and rep.input == "pose")]
+    if not others:
+        return []
+    lines = ["", f"Reported by papers, not reproduced here ({metric}):", "",
+             "| method | input | reported | source | confidence |", "|---|---|---|---|---|"]
+    for rep in sorted(others, key=lambda r: (r.paper_method, r.input, r.source)):
+        lines.append(f"| {rep.paper_method} | {rep.input} | {rep.value:.2f} | {rep.source} "
+                     f"| {rep.confidence} |")
+    return lines
+
+
+def _ablation_tables(members: list[Row], main: str, resamples: int) -> list[str]:
+    """Per method with declared ablations in this table: each against the full config."""
+    lines = []
+    for method in sorted({r.method for r in members if r.ablation}):
+        full = next((r for r in members if r.method == method and not r.label), None)
+        if full is None:  # its full configuration ran under another signature
+            continue
+        ablated = sorted((r for r in members if r.method == method and r.ablation),
+                         key=lambda r: r.ablation)
+        lines += [f"### Ablations of {method} on {full.bench}", "",
+                  f"| ablation | switches | n | {main} | Δ vs full | paired p |",
+                  "|---|---|---|---|---|---|",
+                  f"| full | - | {_n(full)} | {_cell(full.stats[main])} | - | - |"]
+        for r in ablated:
+            cmp = _paired(r, full, main, resamples)
+            lines.append(f"| {r.ablation} | {r.label} | {_n(r)} | {_cell(r.stats[main])} | "
+                         f"{r.stats[main].mean - full.stats[main].mean:+.2f} | "
+                         f"{f'{cmp.p_value:.3f}' if cmp else '-'} |")
+        lines.append("")
+    return lines
+
+
+def _without_fraction(label: str) -> str:
+    return ", ".join(p for p in label.split(", ") if p and not p.startswith(FRACTION + "="))
+
+
+def _label_efficiency(members: list[Row], main: str) -> list[str]:
+    """The same configurations at several fractions of the labelled training data."""
+    fractions = sorted({r.fraction for r in members})
+    if len(fractions) < 2:
+        return []
+    groups: dict[tuple[str, str], dict[float, Row]] = {}
+    for r in members:
+        rest = {k: v for k, v in r.records[0].flat.items() if k != FRACTION}
+        key = (r.method, json.dumps(rest, sort_keys=True, default=str))
+        groups.setdefault(key, {})[r.fraction] = r
+    bench = members[0].bench
+    lines = [f"### Label efficiency on {bench}", "",
+             f"{main} (mean ± std, n) by the fraction of labelled training clips used for "
+             "fine-tuning (`data.train_fraction`); pre-training data unchanged.", "",
+             "| method | config | " + " | ".join(f"{f:g}" for f in fractions) + " |",
+             "|---|---|" + "---|" * len(fractions)]
+    for (method, _), by_fraction in sorted(groups.items(), key=lambda kv: (
+            kv[0][0], _without_fraction(next(iter(kv[1].values())).label))):
+        if len(by_fraction) < 2:
+            continue
+        label = _without_fraction(next(iter(by_fraction.values())).label) or "-"
+        cells = [f"{_cell(by_fraction[f].stats[main])} ({len(by_fraction[f].seeds)})"
+                 if f in by_fraction else "-" for f in fractions]
+        lines.append(f"| {method} | {label} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def index_markdown(rows: list[Row], source: str, command: str, n_cells: int) -> str:
     """leaderboards/README.md: what the tables are and how to regenerate them."""
     lines = ["# Leaderboards", "",
-             f"Built from {n_cells} finished cells under `{results_dir}`. Regenerate with:",
-             "", "```bash", f"python -m harness leaderboard --results {results_dir}", "```",
+             f"Built from {n_cells} finished cells ({source}). Regenerate with:",
+             "", "```bash", command, "```",
              "", "| task | benchmarks | rows | page |", "|---|---|---|---|"]
     for task in TASK_TITLES:
         mine = [r for r in rows if r.task == task]
         benches = ", ".join(sorted({r.bench for r in mine})) or "-"
         lines.append(f"| {TASK_TITLES[task]} | {benches} | {len(mine)} | [{task}.md]({task}.md) |")
+    lines += ["", "`reported.csv` holds the numbers papers report, curated from the project's "
+              "design notes with their sources: `method` is the harness method it compares "
+              "with (empty when the harness has none), `paper_method` the name in the paper, "
+              "`bench` the harness benchmark with its subset, `metric` the harness metric "
+              "name, `input` what the paper's model saw (a difference is computed only "
+              "against `pose`), `confidence` verified (re-scored or read from the authors' "
+              "release) or secondary (quoted by a summary)."]
     if any(r.bench.startswith("synth-") for r in rows):
         lines += ["", "Benchmarks named `synth-*` are SynthSign, the harness's synthetic "
                   "data: their numbers test the machinery and compare methods on synthetic "
@@ -211,21 +438,65 @@ def index_markdown(rows: list[Row], results_dir: str, n_cells: int) -> str:
     return "\n".join(lines)
 
 
-def write_leaderboards(results_dir: Path, out: Path, reported_path: Path | None = None
+# -- sources and writing -----------------------------------------------------------------------
+
+def tracking_uri(explicit: str | None, results: Path) -> str | None:
+    """The MLflow store to read: the flag, else $MLFLOW_TRACKING_URI, else the sqlite store
+    under the results folder when it exists."""
+    if explicit:
+        return explicit
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    db = results / "mlflow.db"
+    return f"sqlite:///{db.resolve()}" if db.is_file() else None
+
+
+def gather(results: Path, uri: str | None, filters: list[tuple[str, bool, str]]
+           ) -> tuple[list[Record], str]:
+    """The finished cells from MLflow, then the result files it lacks; and a description."""
+    tracked = from_mlflow(uri) if uri else []
+    keys = {r.result["cell_key"] for r in tracked}
+    files = [r for r in from_results(results) if r.result["cell_key"] not in keys] \
+        if results.is_dir() else []
+    if uri is None and not results.is_dir():
+        raise UserError(f"--results {results} is not a folder and no --tracking-uri was "
+                        "given; point at a cells folder or an MLflow store")
+    parts = [f"{len(tracked)} from MLflow `{uri}`"] if uri else []
+    if files or not uri:
+        parts.append(f"{len(files)} from the result files under `{results}`")
+    return select(tracked + files, filters), ", ".join(parts)
+
+
+def write_leaderboards(results: Path, out: Path, reported_path: Path | None = None, *,
+                       uri: str | None = None, filters: list[tuple[str, bool, str]] = (),
+                       resamples: int = 1000, plots: bool = True, command: str = ""
                        ) -> list[Path]:
-    """Write the task pages and the index; returns the files written."""
-    if not results_dir.is_dir():
-        raise UserError(f"--results {results_dir} is not a folder")
-    results = finished_results(results_dir)
+    """Write the task pages, their plots and the index; returns the files written."""
+    records, source = gather(results, uri, list(filters))
     reported = read_reported(reported_path or out / "reported.csv")
-    rows = build_rows(results)
+    rows = build_rows(records)
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    names: dict[tuple[str, str, str], str] = {}
+    if plots and rows:
+        from harness.plots import plotted, table_plot
+
+        (out / "plots").mkdir(exist_ok=True)
+        for table in sorted({r.table for r in rows}):
+            members = plotted([r for r in rows if r.table == table])
+            if not members:
+                continue
+            names[table] = plot_name(*table)
+            path = out / "plots" / names[table]
+            atomic.write_bytes(path, table_plot(members, HEADLINE[members[0].task][0]))
+            written.append(path)
     for task in TASK_TITLES:
         path = out / f"{task}.md"
         atomic.write_text(path, task_markdown(task, [r for r in rows if r.task == task],
-                                              reported))
+                                              reported, resamples, names))
         written.append(path)
     index = out / "README.md"
-    atomic.write_text(index, index_markdown(rows, str(results_dir), len(results)))
+    atomic.write_text(index, index_markdown(rows, source, command or
+                                            f"python -m harness leaderboard --results "
+                                            f"{results}", len(records)))
     return [*written, index]

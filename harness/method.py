@@ -47,6 +47,10 @@ class Method:
     summary: ClassVar[str] = ""
     presets_dir: ClassVar[Path]
     has_pretraining: ClassVar[bool] = False
+    #: Named ablations: the config values (dotted keys) that switch a component off. The
+    #: leaderboard names a configuration after the one it matches; "no pre-training"
+    #: (``pretrain.epochs=0``) is every pre-training method's.
+    ablations: ClassVar[dict[str, dict[str, Any]]] = {}
 
     @classmethod
     def presets(cls) -> list[str]:

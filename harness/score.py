@@ -71,7 +71,7 @@ def read_side(flag: str, path: Path) -> Side:
     if suffix == ".json":
         return Side(flag, path, _read_json(flag, path, text), keyed=True)
     if suffix in (".jsonl", ".csv"):
-        read = _jsonl_rows if suffix == ".jsonl" else _csv_rows
+        read = jsonl_rows if suffix == ".jsonl" else _csv_rows
         rows = read(flag, path, text)
         return Side(flag, path, _keyed_values(flag, path, rows), keyed=True)
     lines = text.split("\n")
@@ -93,7 +93,7 @@ def _read_json(flag: str, path: Path, text: str) -> dict[str, Any]:
     return {str(k): v for k, v in obj.items()}
 
 
-def _jsonl_rows(flag: str, path: Path, text: str) -> list[tuple[str, Any]]:
+def jsonl_rows(flag: str, path: Path, text: str) -> list[tuple[str, Any]]:
     rows = []
     for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():

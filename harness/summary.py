@@ -35,15 +35,20 @@ def finished_results(out: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     return found
 
 
-def _changes(configs: list[dict[str, Any]]) -> list[str]:
-    """Per config, the keys whose value differs from the most common value of that key."""
+def _changes(configs: list[dict[str, Any]], weights: list[int] | None = None) -> list[str]:
+    """Per config, the keys whose value differs from the most common value of that key
+    (counting each config ``weights[i]`` times, e.g. once per seed)."""
     flat = [flatten(c) for c in configs]
+    weights = weights or [1] * len(flat)
     keys = sorted({k for f in flat for k in f} - {k for k in flat[0] if k.startswith(
         ("method.", "bench."))})
     common = {}
     for k in keys:
-        values = [json.dumps(f.get(k), sort_keys=True) for f in flat]
-        common[k] = max(sorted(set(values)), key=values.count)
+        count: dict[str, int] = {}
+        for f, w in zip(flat, weights, strict=True):
+            value = json.dumps(f.get(k), sort_keys=True)
+            count[value] = count.get(value, 0) + w
+        common[k] = max(sorted(count), key=count.__getitem__)
     return [", ".join(f"{k}={f.get(k)}" for k in keys
                       if json.dumps(f.get(k), sort_keys=True) != common[k]) for f in flat]
 

@@ -55,9 +55,17 @@ class Tracker:
         _quiet()  # after the import: mlflow sets its loggers up when imported
 
         self.uri = uri
-        self.client = MlflowClient(uri)
-        self.experiment_id = self._ensure_experiment(experiment, artifact_root)
         self.run_id: str | None = None
+        if uri.startswith("sqlite:///"):
+            # Opening a new sqlite store creates and migrates its schema: two processes doing
+            # that at once fail ("duplicate column"), so the first one in does it alone.
+            db = Path(uri[len("sqlite:///"):])
+            with _file_lock(db.with_name(db.name + ".lock")):
+                self.client = MlflowClient(uri)
+                self.experiment_id = self._ensure_experiment(experiment, artifact_root)
+        else:
+            self.client = MlflowClient(uri)
+            self.experiment_id = self._ensure_experiment(experiment, artifact_root)
 
     def _ensure_experiment(self, name: str, artifact_root: Path | None) -> str:
         from mlflow.exceptions import MlflowException
@@ -77,9 +85,7 @@ class Tracker:
 
         try:
             if self.uri.startswith("sqlite:///"):
-                db = Path(self.uri[len("sqlite:///"):])
-                with _file_lock(db.with_name(db.name + ".lock")):
-                    return get_or_create()
+                return get_or_create()  # under the store's file lock (see __init__)
             return _retry(get_or_create)
         except MlflowException as exc:
             raise UserError(f"MLflow tracking store {self.uri} is unusable: "

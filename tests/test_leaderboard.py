@@ -1,7 +1,9 @@
-"""`python -m harness leaderboard`: tables from result files with known numbers."""
+"""`python -m harness leaderboard`: tables from a real MLflow store and result files with
+known runs, checked number by number."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import statistics
@@ -9,48 +11,90 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import DataError
+from harness.errors import DataError, UserError
 from harness.leaderboard import Stat, read_reported, write_leaderboards
+from harness.records import from_mlflow, parse_filters
 from harness.results import SCHEMA_VERSION
 
 TOPK = "protocol:islr-topk|version:1"
+CLIPS = 200  # test clips per cell; top1 = 100 * (correct clips) / CLIPS
 
 
 def cell(out: Path, method: str, seed: int, top1: float, *, signature: str = TOPK,
-         lr: float = 1e-3, bench: str = "wlasl", status: str = "finished") -> None:
-    """A result.json and config.json as the runner writes them (the fields tables read)."""
-    config = {"method": {"name": method}, "bench": {"name": bench}, "finetune": {"lr": lr}}
-    chash = f"{method}-{lr}-{signature[-1]}"
+         extra: dict | None = None, bench: str = "wlasl", subset: int | None = 2000,
+         status: str = "finished", tracker=None, run_status: str = "FINISHED") -> Path:
+    """A cell as the runner leaves it: result.json, config.json, predictions/test.jsonl
+    (the first top1% of the clips right), and, with ``tracker``, its MLflow run."""
+    config = {"method": {"name": method}, "bench": {"name": bench},
+              "finetune": {"lr": 1e-3}, "pretrain": {"epochs": 2},
+              "data": {"train_fraction": 1.0}}
+    if subset is not None:
+        config["bench"]["subset"] = subset
+    for key, value in (extra or {}).items():
+        section, name = key.split(".")
+        config[section][name] = value
+    chash = hashlib.sha256(json.dumps([method, extra, signature[-1], subset],
+                                      sort_keys=True).encode()).hexdigest()[:16]
     key = f"{chash}-{seed}"
     folder = out / "cells" / bench / method / key
-    folder.mkdir(parents=True)
+    (folder / "predictions").mkdir(parents=True)
+    right = round(top1 * CLIPS / 100)
+    rows = [{"id": f"c{i:03d}", "reference": f"g{i % 7}",
+             "prediction": [f"g{i % 7}" if i < right else "wrong", "x", "y", "z", "w"]}
+            for i in range(CLIPS)]
+    (folder / "predictions" / "test.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows))
     (folder / "config.json").write_text(json.dumps({"config": config}))
     result = {
         "schema": SCHEMA_VERSION, "status": status, "method": method, "preset": "smoke",
         "bench": bench, "task": "islr", "seed": seed, "cell_key": key, "config_hash": chash,
         "benchmark": {"name": bench, "version": "wlasl-1", "fingerprint": "f" * 16},
-        "metrics": {"test": {"top1": top1, "top5": top1 + 10}}, "signatures": {"topk":
-                                                                              signature},
-        "selection": {}, "code": {"git_sha": "abcdef0123456789", "dirty": False},
-        "environment": {}, "timings": {}, "files": {},
-        "mlflow": {"tracking_uri": "sqlite:///x/mlflow.db", "run_id": f"run{method}{seed}"
-                                                                      f"{lr}0000"},
+        "metrics": {"test": {"top1": top1, "top5": top1 + 10}},
+        "signatures": {"topk": signature}, "selection": {},
+        "code": {"git_sha": "abcdef0123456789", "dirty": False}, "environment": {},
+        "timings": {}, "files": {"predictions_test": "predictions/test.jsonl"},
+        "mlflow": {"tracking_uri": "sqlite:///x/mlflow.db", "run_id": f"run{method}{seed}0000"},
     }
-    (folder / "result.json").write_text(json.dumps(result))
+    if tracker is not None:
+        client, experiment = tracker
+        run = client.create_run(experiment, tags={"harness.cell_key": key})
+        result["mlflow"] = {"tracking_uri": client.tracking_uri, "run_id": run.info.run_id}
+        if status == "finished":
+            client.set_tag(run.info.run_id, "harness.status", "finished")
+        (folder / "result.json").write_text(json.dumps(result))
+        client.log_artifact(run.info.run_id, str(folder / "result.json"))
+        client.log_artifact(run.info.run_id, str(folder / "config.json"))
+        client.log_artifacts(run.info.run_id, str(folder / "predictions"), "predictions")
+        client.set_terminated(run.info.run_id, run_status)
+    else:
+        (folder / "result.json").write_text(json.dumps(result))
+    return folder
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> Path:
+def tracked(tmp_path: Path) -> tuple[Path, str]:
+    """A real sqlite MLflow store and cells folder with known runs."""
+    from mlflow.tracking import MlflowClient
+
     out = tmp_path / "outputs"
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("harness",
+                                   artifact_location=(tmp_path / "art").resolve().as_uri())
+    t = (client, exp)
     for seed, v in enumerate([60.0, 62.0, 64.0]):
-        cell(out, "sigma", seed, v)
+        cell(out, "sigma", seed, v, tracker=t)
     for seed, v in enumerate([50.0, 54.0]):  # seed 2 missing
-        cell(out, "scratch", seed, v)
-    cell(out, "scratch", 2, 99.0, status="failed")  # a failed run counts for nothing
-    cell(out, "sigma", 0, 70.0, lr=1e-4)  # an ablation: one seed
+        cell(out, "scratch", seed, v, tracker=t)
+    cell(out, "scratch", 2, 99.0, status="failed", tracker=t, run_status="FAILED")
+    cell(out, "sigma", 0, 70.0, extra={"pretrain.epochs": 0}, tracker=t)  # an ablation
     for seed, v in enumerate([40.0, 41.0, 42.0]):  # another protocol: never the same table
-        cell(out, "sigma", seed, v, signature="protocol:islr-topk|version:2")
-    return out
+        cell(out, "sigma", seed, v, signature="protocol:islr-topk|version:2", tracker=t)
+    for seed, v in enumerate([30.0, 34.0]):  # label efficiency: half the labelled clips
+        cell(out, "sigma", seed, v, extra={"data.train_fraction": 0.5}, tracker=t)
+    cell(out, "scratch", 0, 20.0, extra={"data.train_fraction": 0.5}, tracker=t)
+    cell(out, "sigma", 5, 10.0, bench="wlasl", subset=100, tracker=t)  # WLASL100: own table
+    return out, uri
 
 
 def test_stats_are_mean_sample_std_and_student_t_interval():
@@ -60,42 +104,105 @@ def test_stats_are_mean_sample_std_and_student_t_interval():
     assert Stat.of([5.0]) == Stat(5.0, None, None)
 
 
-def test_tables_show_exact_numbers_marks_and_order(store, tmp_path):
+def test_mlflow_source_reads_finished_runs_only(tracked):
+    _, uri = tracked
+    records = from_mlflow(uri)
+    assert len(records) == 13  # 14 runs, one failed
+    assert all(r.result["status"] == "finished" for r in records)
+    assert all(r.predictions() is not None for r in records)  # artifacts read in place
+
+
+def _rows(section: str) -> list[list[str]]:
+    return [line.split(" | ") for line in section.splitlines()
+            if line.startswith(("| sigma", "| scratch"))]
+
+
+def test_tables_show_exact_numbers_marks_and_order(tracked, tmp_path):
+    out, uri = tracked
     reported = tmp_path / "reported.csv"
-    reported.write_text("method,bench,split,metric,value,input,source,confidence\n"
-                        "sigma,wlasl,test,top1,64.40,pose,Sigma paper,secondary\n"
-                        "sigma,wlasl,dev,top1,99.0,pose,not test,secondary\n")
-    out = tmp_path / "lb"
-    write_leaderboards(store, out, reported)
-    page = (out / "islr.md").read_text()
-    v1, v2 = page.split("## wlasl (version wlasl-1)")[1:]
+    reported.write_text(
+        "method,paper_method,bench,split,metric,value,input,source,confidence\n"
+        "sigma,Sigma,wlasl2000,test,top1,64.40,pose,Sigma paper,secondary\n"
+        "sigma,Sigma,wlasl2000,dev,top1,99.0,pose,dev only,secondary\n"
+        ",NLA-SLR,wlasl2000,test,top1,61.26,rgb+pose,SLRT README,verified\n")
+    lb = tmp_path / "lb"
+    write_leaderboards(out, lb, reported, uri=uri, resamples=500)
+    page = (lb / "islr.md").read_text()
+    assert page.index("## wlasl100 (version wlasl-1)") < page.index("## wlasl2000")
+    v1, v2 = page.split("## wlasl2000 (version wlasl-1)")[1:]
     assert "`protocol:islr-topk|version:1`" in v1 and "version:2" not in v1
     assert "`protocol:islr-topk|version:2`" in v2 and "version:1`" not in v2
-    rows = [line for line in v1.splitlines() if line.startswith("| s")]
-    assert [r.split(" | ")[:3] for r in rows] == [
-        ["| scratch", "-", "2 †"], ["| sigma", "-", "3"],
-        ["| sigma", "finetune.lr=0.0001", "1 †"]]
-    scratch, sigma, ablation = (r.split(" | ") for r in rows)
+    main = v1.split("### ")[0]
+    rows = _rows(main)
+    assert [r[:3] for r in rows] == [
+        ["| scratch", "-", "2 †"], ["| scratch", "data.train_fraction=0.5", "1 †"],
+        ["| sigma", "-", "3"], ["| sigma", "data.train_fraction=0.5", "2 †"],
+        ["| sigma", "no pre-training (pretrain.epochs=0)", "1 †"]]
+    scratch, _, sigma, half, ablation = rows
     assert scratch[3] == f"52.00 ± {statistics.stdev([50.0, 54.0]):.2f}"
-    assert scratch[6:8] == ["-", "-"]  # nothing reported for scratch
+    assert scratch[6:9] == ["-", "-", "-"]  # the baseline itself; nothing reported for it
     ci = 4.303 * 2.0 / math.sqrt(3)
-    assert sigma[3:8] == ["62.00 ± 2.00", "72.00 ± 2.00", f"[{62 - ci:.2f}, {62 + ci:.2f}]",
-                          "64.40", "-2.40"]
+    assert sigma[3:6] == ["62.00 ± 2.00", "72.00 ± 2.00", f"[{62 - ci:.2f}, {62 + ci:.2f}]"]
+    # sigma is right on a superset of scratch's clips on every seed: +10 points, p small
+    assert sigma[6].startswith("+10.00 (p 0.00") and sigma[6].endswith("*")
+    assert sigma[7:9] == ["64.40", "-2.40"]
+    assert half[3] == "32.00 ± 2.83" and half[6].startswith("-20.00 (p 0.00")
     assert ablation[3] == "70.00" and ablation[5] == "-"
-    assert sigma[-1] == "s0 `runsigma`, s1 `runsigma`, s2 `runsigma` |"
-    assert "Reported numbers: sigma: Sigma paper" in v1
+    assert sigma[-1].startswith("s0 `") and sigma[-1].count("`") == 6
+    assert "Reported numbers: sigma: Sigma paper" in main
+    assert "| NLA-SLR | rgb+pose | 61.26 | SLRT README | verified |" in main
     assert "99.00" not in page  # neither the failed run nor the dev number
-    index = (out / "README.md").read_text()
-    assert "| Isolated sign recognition (ISLR) | wlasl | 4 | [islr.md](islr.md) |" in index
-    assert "No finished cells of this task yet." in (out / "slt.md").read_text()
+    abl = v1.split("### Ablations of sigma on wlasl2000")[1].split("###")[0]
+    assert "| full | - | 3 | 62.00 ± 2.00 | - | - |" in abl
+    assert "| no pre-training | pretrain.epochs=0 | 1 † | 70.00 | +8.00 | 0.0" in abl
+    eff = v1.split("### Label efficiency on wlasl2000")[1]
+    assert "| 0.5 | 1 |" in eff
+    assert "| scratch | - | 20.00 (1) | 52.00 ± 2.83 (2) |" in eff
+    assert "| sigma | - | 32.00 ± 2.83 (2) | 62.00 ± 2.00 (3) |" in eff
+    assert "![wlasl2000: top1 per method and seed](plots/wlasl2000-" in v1
+    index = (lb / "README.md").read_text()
+    assert "Built from 13 finished cells (13 from MLflow" in index
+    assert "| Isolated sign recognition (ISLR) | wlasl100, wlasl2000 | 7 | [islr.md](islr.md) |" \
+        in index
+    assert "No finished cells of this task yet." in (lb / "slt.md").read_text()
+    pngs = sorted((lb / "plots").glob("*.png"))
+    assert len(pngs) == 3 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
 
 
-def test_regenerating_changes_no_byte(store, tmp_path):
+def test_result_files_fill_in_what_the_store_lacks(tracked, tmp_path):
+    out, uri = tracked
+    cell(out, "scratch", 3, 52.0)  # finished, but never reached MLflow
+    lb = tmp_path / "lb"
+    write_leaderboards(out, lb, uri=uri, resamples=0, plots=False)
+    page = (lb / "islr.md").read_text()
+    scratch = _rows(page.split("## wlasl2000 (version wlasl-1)")[1])[0]
+    assert scratch[2:4] == ["3", "52.00 ± 2.00"]
+    assert "(13 from MLflow" in (lb / "README.md").read_text()
+    assert "1 from the result files" in (lb / "README.md").read_text()
+
+
+def test_filters_select_cells(tracked, tmp_path):
+    out, uri = tracked
+    lb = tmp_path / "lb"
+    write_leaderboards(out, lb, uri=uri, resamples=0, plots=False,
+                       filters=parse_filters(["method=sigma", "data.train_fraction!=0.5"]))
+    page = (lb / "islr.md").read_text()
+    assert "| scratch" not in page and "train_fraction=0.5" not in page
+    with pytest.raises(UserError, match="no finished cell has this key"):
+        write_leaderboards(out, lb, uri=uri, filters=parse_filters(["nope=1"]))
+    with pytest.raises(UserError, match="expected KEY=VALUE"):
+        parse_filters(["method"])
+
+
+def test_regenerating_changes_no_byte(tracked, tmp_path):
+    out, uri = tracked
     first, second = tmp_path / "a", tmp_path / "b"
-    write_leaderboards(store, first)
-    write_leaderboards(store, second)
-    for name in ("islr.md", "cslr.md", "slt.md", "README.md"):
-        assert (first / name).read_bytes() == (second / name).read_bytes()
+    write_leaderboards(out, first, uri=uri, resamples=200)
+    write_leaderboards(out, second, uri=uri, resamples=200)
+    names = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert len(names) == 7  # three pages, the index, three plots
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
 def test_bad_reported_file_is_one_line(tmp_path):
@@ -103,16 +210,30 @@ def test_bad_reported_file_is_one_line(tmp_path):
     bad.write_text("method,value\nsigma,1\n")
     with pytest.raises(DataError, match="expected the columns"):
         read_reported(bad)
-    bad.write_text("method,bench,split,metric,value,input,source,confidence\n"
-                   "sigma,wlasl,test,top1,high,pose,x,y\n")
+    bad.write_text("method,paper_method,bench,split,metric,value,input,source,confidence\n"
+                   "sigma,Sigma,wlasl2000,test,top1,high,pose,x,y\n")
     with pytest.raises(DataError, match=r"reported.csv:2: value 'high' is not a number"):
         read_reported(bad)
 
 
-def test_cli_writes_the_pages_and_refuses_a_missing_folder(harness, store, tmp_path):
-    done = harness("leaderboard", "--results", str(store), "--out", str(tmp_path / "lb"))
+def test_shipped_reported_file_parses_and_names_harness_metrics():
+    from harness.summary import HEADLINE
+
+    shipped = read_reported(Path(__file__).parent.parent / "leaderboards" / "reported.csv")
+    assert len(shipped) >= 35 and all(r.source for r in shipped)
+    names = {m for ms in HEADLINE.values() for m in ms} | {"top5", "pc_top1", "bleu1",
+                                                           "t2v_r1"}
+    assert {r.metric for r in shipped} <= names
+
+
+def test_cli_writes_the_pages_and_refuses_a_missing_folder(harness, tracked, tmp_path):
+    out, uri = tracked
+    done = harness("leaderboard", "--results", str(out), "--tracking-uri", uri,
+                   "--out", str(tmp_path / "lb"), "--resamples", "100")
     assert done.code == 0, done.err
-    assert done.out.count("wrote ") == 4
+    assert done.out.count("wrote ") == 7
     missing = harness("leaderboard", "--results", str(tmp_path / "nope"))
     assert missing.code == 2 and missing.err.startswith("error: ")
     assert missing.err.count("\n") == 1 and "nope is not a folder" in missing.err
+    bad = harness("leaderboard", "--results", str(out), "--filter", "seed")
+    assert bad.code == 2 and "expected KEY=VALUE" in bad.err

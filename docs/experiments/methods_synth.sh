@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every method on the three SynthSign benchmarks, seeds 0-2, fine-tuned on a quarter of the
-# labelled training data (ISLR: 4 clips per gloss; CSLR and SLT: 150 of 600 sentences), each
+# labelled training data (ISLR: 4 clips per gloss, 20 epochs; CSLR and SLT: 150 of 600
+# sentences, the smoke preset's 10 and 12 epochs), each
 # pre-training method pre-trained once per seed on the SynthSign pose+text corpus and the
 # pre-training shared by its three benchmarks (<out>/pretrained/). The ISLR cells are the
 # same cells as docs/experiments/sigma_synth_islr.sh (same settings): with the same OUT they
@@ -19,7 +20,7 @@ for seed in $SEEDS; do
     if [ "$bench" = synth-islr ]; then
       SET=(data.train_fraction=0.25 finetune.epochs=20 finetune.batch_size=16)
     else
-      SET=(data.train_fraction=0.25 finetune.epochs=20)
+      SET=(data.train_fraction=0.25)
     fi
     for method in $METHODS; do
       $PY -m harness run --method "$method" --bench "$bench" --seed "$seed" --out "$OUT" \

@@ -55,7 +55,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.method import Method
 from harness.registry import METHODS
@@ -70,6 +70,13 @@ class Sigma(Method):
     summary = "SignEF + global/local alignment + sign-grounded text pre-training"
     presets_dir = Path(__file__).parent / "presets"
     has_pretraining = True
+    ablations: ClassVar[dict[str, dict[str, Any]]] = {  # the paper's ablations
+        "no early fusion": {"model.sigma.fusion.mode": "text_only"},
+        "global alignment only": {"model.sigma.weights.hal_local": 0.0},
+        "local alignment only": {"model.sigma.weights.hal_global": 0.0},
+        "no sign-text matching": {"model.sigma.weights.sgt_match": 0.0},
+        "no language modelling": {"model.sigma.weights.sgt_lm": 0.0},
+    }
 
     def build_pretrainer(self, cfg: dict[str, Any], spec: TaskSpec) -> Any:
         """The pre-training model; its tokenizer is trained on ``spec.train_texts``."""
