@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import atomic
+from harness import atomic, precision
 from harness.config import apply_overrides, config_hash, load_preset, merge, short_hash
 from harness.distributed import World, init, shutdown, world_from_env
 from harness.errors import ConfigError, DataError, UserError
@@ -181,9 +181,8 @@ class CellRun:
         self.opts = opts
         self.cfg = resolve_config(opts.method, opts.bench, opts.preset, opts.overrides)
         self.chash = config_hash(self.cfg)
-        if self.cfg.get("precision", "fp32") != "fp32":
-            raise ConfigError(f"precision={self.cfg['precision']!r}: only fp32 is implemented so "
-                              f"far (mixed precision is an open issue); use precision=fp32")
+        self.precision = self.cfg.get("precision", "fp32")
+        precision.check(self.precision, "cuda")  # the name here; the device when it is known
         self.method = METHODS.get(opts.method)()
         self.bench = BENCHMARKS.get(opts.bench)(self.cfg, root=opts.data_root)
         self.task = self.bench.task
@@ -228,6 +227,7 @@ class CellRun:
         cell_dir = self.identify()
         self.timings["open_data"] = time.perf_counter() - t0
         device = _device(self.opts.device, self.world)
+        precision.check(self.precision, device.type)
         self.world = init(self.world, device.type)
         try:
             return self._run(cell_dir, device, started)
@@ -384,7 +384,8 @@ class CellRun:
                           self.cell_dir / "checkpoints",
                           evaluate=evaluate if select else None, higher_is_better=higher,
                           device=device, log=self.log,
-                          on_epoch=log_stage["finetune"], world=self.world)
+                          on_epoch=log_stage["finetune"], world=self.world,
+                          precision=self.precision)
         t0 = time.perf_counter()
         state = trainer.run()
         self.timings["finetune"] = time.perf_counter() - t0
@@ -447,7 +448,8 @@ class CellRun:
                              f"into {shared}")
                     trainer = Trainer(model, "pretrain", StageConfig.from_config(pre), loader,
                                       shared / "checkpoints", evaluate=None, device=device,
-                                      log=self.log, on_epoch=on_epoch, world=self.world)
+                                      log=self.log, on_epoch=on_epoch, world=self.world,
+                                      precision=self.precision)
                     state = trainer.run()
                     final = shared / "checkpoints" / "pretrain.last.pt"
                     if main:
@@ -481,8 +483,9 @@ class CellRun:
         world = self.world
         with torch.no_grad():  # each rank predicts its share of the batches
             for batch in loader.batches(every=(world.rank, world.size)):
-                for clip_id, pred in zip(batch.ids, model.predict(batch.to(device), final),
-                                         strict=True):
+                with precision.autocast(self.precision, device.type):
+                    preds = model.predict(batch.to(device), final)
+                for clip_id, pred in zip(batch.ids, preds, strict=True):
                     predictions[clip_id] = pred
         if world.enabled:  # scored over the whole corpus, on every rank
             predictions = {k: v for part in world.gather(predictions) for k, v in part.items()}

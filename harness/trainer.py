@@ -25,6 +25,7 @@ import torch
 from harness import checkpoint
 from harness.data import ClipLoader
 from harness.distributed import SINGLE, World, share, wrap
+from harness.precision import autocast, grad_scaler
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,11 @@ class Trainer:
                  ckpt_dir: Path, *, evaluate: Evaluate | None, higher_is_better: bool = True,
                  device: torch.device, log: Callable[[str], None],
                  on_epoch: Callable[[dict[str, float], int], None] | None = None,
-                 world: World = SINGLE) -> None:
+                 world: World = SINGLE, precision: str = "fp32") -> None:
         self.model, self.stage, self.cfg, self.loader = model, stage, cfg, loader
         self.world = world
+        self.precision = precision
+        self.scaler = grad_scaler(precision, device.type)
         # The model's own loss on one rank; through DDP (gradients averaged) on several.
         self.loss_of = wrap(model, world, device) if world.enabled else model.loss
         self.last_path = ckpt_dir / f"{stage}.last.pt"
@@ -87,7 +90,7 @@ class Trainer:
         checkpoint.save({
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "rng": torch.get_rng_state(),
-            "state": self.state,
+            "state": self.state, **({"scaler": self.scaler.state_dict()} if self.scaler else {}),
         }, self.last_path)
 
     def _resume(self) -> bool:
@@ -98,6 +101,8 @@ class Trainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.scheduler.load_state_dict(ckpt["scheduler"])
         torch.set_rng_state(ckpt["rng"])
+        if self.scaler is not None and "scaler" in ckpt:
+            self.scaler.load_state_dict(ckpt["scaler"])
         self.state = ckpt["state"]
         return True
 
@@ -137,16 +142,25 @@ class Trainer:
         for batch in self.loader.batches(epoch, start=s["step"]):
             if self.world.enabled:
                 batch = batch.part(share(len(batch), self.world))
-            losses = self.loss_of(batch.to(self.device))
-            loss = losses["loss"]
+            with autocast(self.precision, self.device.type):
+                losses = self.loss_of(batch.to(self.device))
+            loss = losses["loss"].float()
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{self.stage}: loss became {loss.item()} at step "
                                          f"{s['global_step']}")
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if self.scaler is not None:  # fp16: scaled backward, unscaled clipping
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)
+            else:
+                loss.backward()
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-            self.optimizer.step()
+            if self.scaler is not None:
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                self.optimizer.step()
             self.scheduler.step()
             s["step"] += 1
             s["global_step"] += 1

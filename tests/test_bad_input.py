@@ -44,8 +44,10 @@ def assert_clean_failure(done, out, *needles):
       "data.synth.pretrain_sentences=32"],
      ["'google/mt5-base' is not on this machine", "--set model.text.name_or_path=DIR"]),
     (["--method", "scratch", "--bench", "synth-islr", "--seed", "x"], ["invalid int"]),
-    (["--method", "scratch", "--bench", "synth-islr", "--set", "precision=bf16"],
-     ["precision='bf16'", "only fp32"]),
+    (["--method", "scratch", "--bench", "synth-islr", "--set", "precision=fp8"],
+     ["precision='fp8'", "fp32, bf16, fp16"]),
+    (["--method", "scratch", "--bench", "synth-islr", "--set", "precision=fp16", "--device",
+      "cpu"], ["precision=fp16 needs a CUDA device", "precision=bf16"]),
 ])
 def test_bad_arguments(harness, tmp_path, args, needles):
     out = tmp_path / "out"

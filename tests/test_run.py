@@ -76,6 +76,19 @@ def test_mlflow_run_has_tags_params_metrics_and_artifacts(islr_run):
     assert (out / "mlflow.db").exists()
 
 
+def test_bf16_cell_stays_within_tolerance_of_fp32(harness, islr_run):
+    # bf16 autocast (fp32 master weights) changes rounding, so not bit-identical; the stated
+    # tolerance: top-1 within 10 points of the fp32 cell on this 20-gloss set.
+    _, fp32, _ = islr_run
+    out = harness.root / "out-islr-bf16"
+    done = harness(*ISLR, "precision=bf16", "--out", str(out))
+    assert done.code == 0, done.err
+    bf16 = result_of(out)
+    assert bf16["config_hash"] != fp32["config_hash"]  # never the same row or cell
+    assert abs(bf16["metrics"]["test"]["top1"] - fp32["metrics"]["test"]["top1"]) <= 10.0
+    assert bf16["metrics"]["test"]["top1"] >= 5 * 100 / 20
+
+
 def test_finished_cell_is_skipped_and_keeps_one_run(harness, islr_run):
     _, result, out = islr_run
     again = harness(*ISLR, "--out", str(out))
