@@ -171,6 +171,20 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_perf(args: argparse.Namespace) -> int:
+    """Run the performance suite and print (or dump) its report."""
+    from harness.perf import render, run_suite
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    report = run_suite(args.device, quick=args.quick,
+                       data_root=Path(args.data_root) if args.data_root else None)
+    print(json.dumps(report, indent=2, sort_keys=True) if args.json else render(report), end="")
+    return 0
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Re-run a recorded cell and print recorded against reproduced metrics."""
     from harness.reproduce import report, reproduce
@@ -334,6 +348,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "(0: no comparisons)")
     p.add_argument("--no-plots", action="store_true", help="write no PNG plots")
     p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("perf", help="time the encoder, data path, metrics and CLI on this "
+                                    "machine, each against an in-suite reference")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--quick", action="store_true", help="smoke shapes, few steps, small "
+                                                        "inputs (seconds; for tests)")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
+                                       "or ./data)")
+    p.set_defaults(func=cmd_perf)
 
     p = sub.add_parser("reproduce", help="re-run a finished cell from its recording and "
                                          "compare the metrics (exit 1 when they differ)")

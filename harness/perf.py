@@ -1,0 +1,425 @@
+"""``python -m harness perf``: what this machine does with the harness, as ratios.
+
+Every figure is measured side by side with an in-suite reference in the same run, and
+reported as a ratio to it (absolute numbers are printed too, never asserted in tests):
+
+- ``peak``: dense matmul GFLOP/s in fp32 and bf16 (2048 x 2048), the machine's peak here;
+- ``encoder``: one training step (forward, backward, AdamW) and one inference step of each
+  distinct sign-encoder configuration of the methods' ``paper`` and ``smoke`` presets, in
+  fp32 and under bf16 autocast: samples/s, achieved GFLOP/s (FLOPs counted with torch's
+  ``FlopCounterMode``), the fraction of the matmul peak of that dtype, and bf16 over fp32;
+- ``loading``: batches from the prepared memory-mapped store (``ClipLoader``) against the
+  same clips read the way research loaders do (one pickle per clip, body parts selected by
+  a Python loop over frames), and against what a smoke training step consumes;
+- ``metrics``: WER, BLEU-1..4 and ROUGE-L of 10,000 pairs through the harness protocols
+  against the bare reference libraries (jiwer, one sacrebleu corpus BLEU);
+- ``cli``: ``python -m harness list`` start-up against a bare ``python -c pass``, and the
+  leaderboard from 2,000 result files (with predictions) against just parsing them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.registry import METHODS
+
+#: Targets of the performance issue, checked in the report (ratios, and seconds for the CLI).
+TARGETS = {"encoder_bf16_over_fp32_paper": 2.5, "loading_over_pickle": 20.0,
+           "loading_over_training": 5.0, "list_s": 0.5, "leaderboard_2000_s": 3.0}
+
+
+def _best(fn: Callable[[], Any], reps: int) -> float:
+    """The fastest of ``reps`` timed calls, in seconds."""
+    times = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def matmul_peak(dtype: str, device: str, n: int = 2048, reps: int = 5) -> float:
+    """GFLOP/s of an n x n matmul in ``dtype`` on ``device`` (best of ``reps``)."""
+    import torch
+
+    dt = getattr(torch, {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}[dtype])
+    a = torch.randn(n, n, device=device, dtype=dt)
+    b = torch.randn(n, n, device=device, dtype=dt)
+
+    def run() -> None:
+        (a @ b).sum().item()
+
+    run()
+    return 2 * n ** 3 / _best(run, reps) / 1e9
+
+
+def encoder_configs() -> dict[str, tuple[dict[str, Any], list[str]]]:
+    """Distinct encoder configs of the methods' presets: label -> (config, users)."""
+    from harness.config import load_preset
+
+    found: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    for name in METHODS.names():
+        cls = METHODS.get(name)
+        for preset in ("paper", "smoke"):
+            if preset not in cls.presets():
+                continue
+            enc = load_preset(cls.preset_path(preset))["model"]["encoder"]
+            key = json.dumps(enc, sort_keys=True)
+            label = f"{preset}-{hashlib.sha256(key.encode()).hexdigest()[:6]}"
+            found.setdefault(label, (enc, []))[1].append(f"{name}/{preset}")
+    return dict(sorted(found.items()))
+
+
+def encoder_step(enc: dict[str, Any], precision: str, device: str, batch: int, frames: int,
+                 steps: int) -> dict[str, float]:
+    """Training and inference samples/s and FLOPs per sample of one encoder config."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from harness.precision import autocast
+    from methods.encoders.stgcn import PartwiseSTGCN
+
+    torch.manual_seed(0)
+    model = PartwiseSTGCN(**enc).to(device)
+    v = len(model.input_joints)
+    kp = torch.rand(batch, frames, v, 2, device=device)
+    conf = torch.rand(batch, frames, v, device=device) * 0.5 + 0.5
+    valid = torch.ones(batch, frames, v, dtype=torch.bool, device=device)
+    mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    kind = torch.device(device).type
+
+    def train() -> None:
+        with autocast(precision, kind):
+            loss = model(kp, conf, valid, mask).float().pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss.item()
+
+    def infer() -> None:
+        with torch.no_grad(), autocast(precision, kind):
+            model(kp, conf, valid, mask).float().sum().item()
+
+    with FlopCounterMode(display=False) as counter, autocast(precision, kind):
+        model(kp, conf, valid, mask).float().pow(2).mean().backward()
+    train_flops = counter.get_total_flops()
+    with FlopCounterMode(display=False) as counter, torch.no_grad(), autocast(precision, kind):
+        model(kp, conf, valid, mask)
+    infer_flops = counter.get_total_flops()
+    model.train()
+    train()  # warm-up
+    t_train = _best(train, steps)
+    model.eval()
+    infer()
+    t_infer = _best(infer, steps)
+    return {"train_samples_s": batch / t_train, "infer_samples_s": batch / t_infer,
+            "train_gflops": train_flops / t_train / 1e9,
+            "infer_gflops": infer_flops / t_infer / 1e9,
+            "train_gflop_per_sample": train_flops / batch / 1e9,
+            "params_m": sum(p.numel() for p in model.parameters()) / 1e6}
+
+
+def _pickle_batches(paths: list[Path], joints: list[int], max_frames: int, batch: int) -> int:
+    """Batches built the way research loaders do: a pickle per clip, a loop over frames."""
+    import numpy as np
+
+    done = 0
+    for start in range(0, len(paths), batch):
+        kps, confs = [], []
+        for path in paths[start:start + batch]:
+            with open(path, "rb") as fh:
+                clip = pickle.load(fh)
+            frames_kp, frames_conf = [], []
+            for t in range(min(len(clip["keypoints"]), max_frames)):
+                frame, fconf = clip["keypoints"][t], clip["confidence"][t]
+                sel = np.array([frame[j] for j in joints], dtype=np.float32)
+                center = sel.mean(axis=0)
+                frames_kp.append(sel - center)
+                frames_conf.append(np.array([fconf[j] for j in joints], dtype=np.float32))
+            kp = np.zeros((max_frames, len(joints), 2), np.float32)
+            cf = np.zeros((max_frames, len(joints)), np.float32)
+            kp[:len(frames_kp)] = frames_kp
+            cf[:len(frames_conf)] = frames_conf
+            kps.append(kp)
+            confs.append(cf)
+        np.stack(kps)
+        np.stack(confs)
+        done += len(kps)
+    return done
+
+
+def loading(data_root: Path | None, clips: int, batch: int) -> dict[str, float]:
+    """Clips/s from the store and from per-clip pickles of the same clips."""
+    from harness.data import ClipLoader, DataOptions
+    from harness.registry import BENCHMARKS
+    from harness.runner import resolve_config
+    from methods.encoders.stgcn import PartwiseSTGCN
+
+    cfg = resolve_config("scratch", "synth-islr", "smoke", [])
+    bench = BENCHMARKS.get("synth-islr")(cfg, root=data_root)
+    store = bench.open()
+    joints = list(PartwiseSTGCN(**cfg["model"]["encoder"]).input_joints)
+    indices = store.split("train")[:clips]
+    opts = DataOptions.from_config(cfg["data"], joints)
+    loader = ClipLoader(store, indices, batch, opts, train=True, stage="perf")
+
+    def from_store() -> None:
+        for b in loader.batches(0, prefetch=0):
+            b.keypoints.sum()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i in indices:
+            kp, conf, _ = store.arrays(i)
+            path = Path(tmp) / f"{i}.pkl"
+            with open(path, "wb") as fh:
+                pickle.dump({"keypoints": kp.copy(), "confidence": conf.copy()}, fh)
+            paths.append(path)
+        t_pickle = _best(lambda: _pickle_batches(paths, joints, opts.max_frames, batch), 2)
+    from_store()
+    t_store = _best(from_store, 3)
+    n = len(loader) * batch
+    return {"store_clips_s": n / t_store, "pickle_clips_s": len(indices) / t_pickle,
+            "clips": len(indices)}
+
+
+def metrics(pairs: int) -> dict[str, float]:
+    """Seconds for WER, BLEU+ROUGE of ``pairs`` pairs, and for the bare reference tools."""
+    import jiwer
+    from sacrebleu.metrics import BLEU
+
+    from benchmarks.metrics import protocols
+
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(300)]
+    refs = {f"s{i}": " ".join(rng.choices(words, k=rng.randint(4, 14))) for i in range(pairs)}
+    hyps = {k: " ".join(w for w in v.split() if rng.random() > 0.2) + " w1" for k, v in
+            refs.items()}
+    ids = list(refs)
+    out = {
+        "wer_s": _best(lambda: protocols.get("wer-plain").score(hyps, refs), 2),
+        "jiwer_s": _best(lambda: jiwer.wer([refs[i] for i in ids], [hyps[i] for i in ids]), 2),
+        "bleu_rouge_s": _best(lambda: protocols.get("bleu-13a").score(hyps, refs), 2),
+        "sacrebleu_s": _best(lambda: BLEU(force=True).corpus_score(
+            [hyps[i] for i in ids], [[refs[i] for i in ids]]), 2),
+        "pairs": pairs,
+    }
+    return out
+
+
+def _cli_seconds(args: list[str], reps: int) -> float:
+    return _best(lambda: subprocess.run(args, check=True, capture_output=True), reps)
+
+
+def write_cells(root: Path, configs: int = 20, seeds: int = 5, clips: int = 100,
+                client: Any = None) -> int:
+    """Finished cells in the runner's layout (5 methods x 4 benchmarks x ``configs`` x
+    ``seeds``: result.json, config.json, predictions/test.jsonl of ``clips`` test clips),
+    each logged to MLflow with its artifacts when ``client`` is given; the number written.
+
+    Config 0 is the preset and each other config changes one thing from it (lr, epochs, the
+    labelled fraction or, for sigma, no pre-training), so the tables have main rows,
+    comparisons with scratch, ablations, label-efficiency tables and plots."""
+    from benchmarks.metrics import protocols
+
+    benches = {"synth-islr": "islr", "synth-cslr": "cslr", "synth-slt": "slt", "wlasl": "islr"}
+    vocabulary = ["the", "signer", "gives", "a", "book", "to", "her", "friend", "at", "school", "today"]
+    exp = client.create_experiment(
+        "harness", artifact_location=(root / "mlartifacts").resolve().as_uri()) \
+        if client else None
+    rng = random.Random(0)
+    n = 0
+    for bench, task in benches.items():
+        proto = protocols.get({"islr": "islr-topk", "cslr": "wer-plain",
+                               "slt": "bleu-13a"}[task])
+        for m, method in enumerate(("scratch", "sigma", "mslp", "ccl_slr", "uni_sign")):
+            for c in range(configs):
+                chash = hashlib.sha256(f"{bench}{method}{c}".encode()).hexdigest()[:16]
+                for seed in range(seeds):
+                    key = f"{chash[:8]}{seed:08d}"
+                    folder = root / "cells" / bench / method / key
+                    (folder / "predictions").mkdir(parents=True, exist_ok=True)
+                    rows = _rows(task, rng, 0.3 + 0.1 * m + 0.01 * c, clips, vocabulary)
+                    (folder / "predictions" / "test.jsonl").write_text(
+                        "".join(json.dumps(r) + "\n" for r in rows))
+                    (folder / "config.json").write_text(json.dumps(
+                        {"config": _config(method, bench, c)}))
+                    scores = proto.score({r["id"]: r["prediction"] for r in rows},
+                                         {r["id"]: r["reference"] for r in rows})
+                    signatures = scores.signatures
+                    if bench == "wlasl" and c % 2:  # a second protocol variant: own table
+                        signatures = {k: v + "|variant:2" for k, v in signatures.items()}
+                    run_id = key * 2
+                    if client:
+                        run_id = client.create_run(exp, tags={"harness.cell_key": key}
+                                                   ).info.run_id
+                    result = {
+                        "schema": 1, "status": "finished", "method": method,
+                        "preset": "smoke", "bench": bench, "task": task, "seed": seed,
+                        "cell_key": key, "config_hash": chash,
+                        "benchmark": {"name": bench, "version": "1", "fingerprint": "f" * 16},
+                        "metrics": {"dev": scores.metrics, "test": scores.metrics},
+                        "signatures": signatures, "selection": {},
+                        "code": {"git_sha": "a" * 40, "dirty": False}, "environment": {},
+                        "timings": {}, "files": {"predictions_test": "predictions/test.jsonl"},
+                        "mlflow": {"tracking_uri": client.tracking_uri if client else
+                                   "sqlite:///x.db", "run_id": run_id}}
+                    (folder / "result.json").write_text(json.dumps(result))
+                    if client:
+                        client.set_tag(run_id, "harness.status", "finished")
+                        for name in ("result.json", "config.json"):
+                            client.log_artifact(run_id, str(folder / name))
+                        client.log_artifacts(run_id, str(folder / "predictions"),
+                                             "predictions")
+                        client.set_terminated(run_id, "FINISHED")
+                    n += 1
+    return n
+
+
+def _config(method: str, bench: str, c: int) -> dict[str, Any]:
+    cfg: dict[str, Any] = {"method": {"name": method}, "bench": {"name": bench},
+                           "finetune": {"lr": 1e-3, "epochs": 20}, "pretrain": {"epochs": 2},
+                           "data": {"train_fraction": 1.0}}
+    if c == 19 and method == "sigma":
+        cfg["pretrain"]["epochs"] = 0
+    elif c >= 17:
+        cfg["data"]["train_fraction"] = 0.25 * (c - 16)
+    elif c % 2:
+        cfg["finetune"]["lr"] = 1e-2 if c % 4 == 1 else 1e-4
+    elif c:
+        cfg["finetune"]["epochs"] = 30 + c
+    return cfg
+
+
+def _rows(task: str, rng: random.Random, skill: float, clips: int, vocabulary: list[str]
+          ) -> list[dict[str, Any]]:
+    rows = []
+    refs = random.Random(task)  # the same test references in every cell of a benchmark
+    for i in range(clips):
+        ok = rng.random() < skill
+        if task == "islr":
+            ref = f"g{i % 40}"
+            rows.append({"id": f"c{i:03d}", "reference": ref,
+                         "prediction": [ref if ok else "g99", "g1", "g2", "g3", "g4"]})
+        else:
+            ref = " ".join(refs.sample(vocabulary, 6))
+            hyp = ref if ok else " ".join(rng.sample(vocabulary, 5))
+            rows.append({"id": f"c{i:03d}", "reference": ref, "prediction": hyp})
+    return rows
+
+
+def cli(configs: int) -> dict[str, float]:
+    """Seconds of `list` and `python -c pass`; of the leaderboard from the result files of
+    5 x 4 x ``configs`` x 5 cells and of just parsing those files."""
+    py = sys.executable
+    out: dict[str, float] = {"list_s": _cli_seconds([py, "-m", "harness", "list"], 3),
+                             "python_s": _cli_seconds([py, "-c", "pass"], 3)}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "outputs"
+        n = write_cells(root, configs=configs)
+        out["cells"] = n
+        out["leaderboard_s"] = _cli_seconds(
+            [py, "-m", "harness", "leaderboard", "--results", str(root), "--files-only",
+             "--out", str(Path(tmp) / "lb")], 2)
+        files = sorted(root.glob("cells/*/*/*/*.json"))
+        out["parse_s"] = _best(lambda: [json.loads(p.read_text()) for p in files], 2)
+    return out
+
+
+def run_suite(device: str = "cpu", quick: bool = False, data_root: Path | None = None
+              ) -> dict[str, Any]:
+    """The whole suite (``quick``: smoke shapes, few steps and small inputs, for tests)."""
+    import torch
+
+    report: dict[str, Any] = {"device": device, "threads": torch.get_num_threads(),
+                              "torch": torch.__version__, "quick": quick}
+    dtypes = ["fp32", "bf16"] if device == "cpu" else ["fp32", "bf16", "fp16"]
+    report["peak_gflops"] = {d: matmul_peak(d, device, 512 if quick else 2048) for d in dtypes}
+    encoders = {}
+    for label, (enc, users) in encoder_configs().items():
+        if quick and not label.startswith("smoke"):
+            continue
+        row: dict[str, Any] = {"users": users}
+        for precision in dtypes:
+            stats = encoder_step(enc, precision, device, batch=2 if quick else 8,
+                                 frames=16 if quick else 64, steps=1 if quick else 3)
+            stats["train_peak_fraction"] = stats["train_gflops"] / report["peak_gflops"][
+                precision]
+            row[precision] = stats
+        row["bf16_over_fp32_train"] = row["bf16"]["train_samples_s"] / row["fp32"][
+            "train_samples_s"]
+        encoders[label] = row
+    report["encoder"] = encoders
+    load = loading(data_root, clips=64 if quick else 512, batch=32)
+    smoke = next(r for k, r in encoders.items() if k.startswith("smoke"))
+    load["training_samples_s"] = smoke["fp32"]["train_samples_s"]
+    load["over_pickle"] = load["store_clips_s"] / load["pickle_clips_s"]
+    load["over_training"] = load["store_clips_s"] / load["training_samples_s"]
+    report["loading"] = load
+    met = metrics(1000 if quick else 10000)
+    met["wer_over_jiwer"] = met["jiwer_s"] / met["wer_s"]
+    met["bleu_rouge_over_sacrebleu"] = met["sacrebleu_s"] / met["bleu_rouge_s"]
+    report["metrics"] = met
+    c = cli(configs=2 if quick else 20)
+    c["list_over_python"] = c["list_s"] / c["python_s"]
+    c["leaderboard_over_parse"] = c["leaderboard_s"] / c["parse_s"]
+    report["cli"] = c
+    return report
+
+
+def render(report: dict[str, Any]) -> str:
+    """A plain-text report with the targets and whether each is met."""
+    lines = [f"device {report['device']}, {report['threads']} threads, torch "
+             f"{report['torch']}" + (" (quick)" if report["quick"] else ""),
+             "matmul peak: " + ", ".join(f"{d} {v:.0f} GFLOP/s"
+                                         for d, v in report["peak_gflops"].items())]
+    for label, row in report["encoder"].items():
+        lines.append(f"encoder {label} ({', '.join(row['users'])}; "
+                     f"{row['fp32']['params_m']:.2f}M params, "
+                     f"{row['fp32']['train_gflop_per_sample']:.1f} GFLOP/sample train):")
+        for precision in report["peak_gflops"]:
+            s = row[precision]
+            lines.append(f"  {precision}: train {s['train_samples_s']:.1f} samples/s "
+                         f"({s['train_gflops']:.0f} GFLOP/s, "
+                         f"{100 * s['train_peak_fraction']:.0f}% of peak), infer "
+                         f"{s['infer_samples_s']:.1f} samples/s")
+        lines.append(f"  bf16 / fp32 training: {row['bf16_over_fp32_train']:.2f}x")
+    ld = report["loading"]
+    lines.append(f"loading: store {ld['store_clips_s']:.0f} clips/s, per-clip pickles "
+                 f"{ld['pickle_clips_s']:.0f} clips/s ({ld['over_pickle']:.1f}x); smoke "
+                 f"training consumes {ld['training_samples_s']:.1f} samples/s "
+                 f"({ld['over_training']:.1f}x)")
+    mt = report["metrics"]
+    lines.append(f"metrics on {mt['pairs']} pairs: WER {mt['wer_s']:.2f} s (jiwer alone "
+                 f"{mt['jiwer_s']:.2f} s), BLEU-1..4 + ROUGE-L {mt['bleu_rouge_s']:.2f} s "
+                 f"(one sacrebleu BLEU {mt['sacrebleu_s']:.2f} s)")
+    c = report["cli"]
+    lines.append(f"cli: list {c['list_s']:.2f} s (python alone {c['python_s']:.2f} s); "
+                 f"leaderboard from {c['cells']} cells {c['leaderboard_s']:.2f} s (parsing "
+                 f"them {c['parse_s']:.2f} s)")
+    if not report["quick"]:
+        paper = [r["bf16_over_fp32_train"] for k, r in report["encoder"].items()
+                 if k.startswith("paper")]
+        checks = {"encoder_bf16_over_fp32_paper": statistics.fmean(paper) if paper else 0.0,
+                  "loading_over_pickle": ld["over_pickle"],
+                  "loading_over_training": ld["over_training"],
+                  "list_s": c["list_s"], "leaderboard_2000_s": c["leaderboard_s"]}
+        lines.append("targets:")
+        for name, value in checks.items():
+            target = TARGETS[name]
+            met = value <= target if name.endswith("_s") else value >= target
+            lines.append(f"  {name}: {value:.2f} ({'<=' if name.endswith('_s') else '>='} "
+                         f"{target}) {'met' if met else 'MISSED'}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,27 @@
+"""`python -m harness perf --quick`: the suite runs and reports every figure with its
+reference (no timing is asserted: absolute speed belongs to the machine)."""
+
+from __future__ import annotations
+
+import json
+
+from harness.registry import METHODS
+
+
+def test_quick_suite_reports_every_figure_against_its_reference(harness):
+    done = harness("perf", "--quick", "--json", "--threads", "2")
+    assert done.code == 0, done.err
+    report = json.loads(done.out)
+    assert set(report["peak_gflops"]) == {"fp32", "bf16"}
+    users = {u for row in report["encoder"].values() for u in row["users"]}
+    assert {f"{m}/smoke" for m in METHODS.names()} <= users  # every method's encoder
+    for row in report["encoder"].values():
+        for precision in ("fp32", "bf16"):
+            stats = row[precision]
+            assert stats["train_gflop_per_sample"] > 0 and stats["train_samples_s"] > 0
+            assert stats["train_peak_fraction"] > 0
+        assert row["bf16_over_fp32_train"] > 0
+    load = report["loading"]
+    assert load["clips"] == 64 and load["over_pickle"] > 0 and load["over_training"] > 0
+    assert report["metrics"]["pairs"] == 1000 and report["metrics"]["wer_over_jiwer"] > 0
+    assert report["cli"]["cells"] == 5 * 4 * 2 * 5 and report["cli"]["leaderboard_s"] > 0
