@@ -235,7 +235,8 @@ def write_cells(root: Path, configs: int = 20, seeds: int = 5, clips: int = 100,
     from benchmarks.metrics import protocols
 
     benches = {"synth-islr": "islr", "synth-cslr": "cslr", "synth-slt": "slt", "wlasl": "islr"}
-    vocabulary = ["the", "signer", "gives", "a", "book", "to", "her", "friend", "at", "school", "today"]
+    vocabulary = ["the", "signer", "gives", "a", "book", "to", "her", "friend", "at", "school",
+                  "today"]
     exp = client.create_experiment(
         "harness", artifact_location=(root / "mlartifacts").resolve().as_uri()) \
         if client else None
