@@ -144,10 +144,10 @@ class ClipLoader:
             n = len(kp)
             idx = (train_frame_indices(n, opts.max_frames, opts.speed_jitter, rng) if self.train
                    else eval_frame_indices(n, opts.max_frames))
+            kp, conf, valid = kp[idx], conf[idx], valid[idx]  # the frames, then the joints
             if opts.joints is not None:
                 kp, conf, valid = (kp[:, opts.joints], conf[:, opts.joints],
                                    valid[:, opts.joints])
-            kp, conf, valid = kp[idx], conf[idx], valid[idx]
             info = self.store.clips[int(i)]
             if self.train:
                 kp = self._augment(kp, info.frame_size, info.coord_space, rng)
@@ -191,7 +191,9 @@ class ClipLoader:
         rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
         mat = (scale * rot).astype(np.float32)
         out = kp.copy()
-        out[..., :2] = (kp[..., :2] - center) @ mat.T + center + shift.astype(np.float32)
+        t, v = kp.shape[:2]  # one (T*V, 2) product: the same numbers as per frame, faster
+        xy = (kp[..., :2] - center).reshape(t * v, 2) @ mat.T
+        out[..., :2] = (xy + center + shift.astype(np.float32)).reshape(t, v, 2)
         return out
 
 

@@ -181,7 +181,9 @@ class PoseStore:
             if size != expected:
                 what = "is missing" if size < 0 else f"has {size} bytes, expected {expected}"
                 raise self._corrupt(f"{fname} {what} (truncated or corrupt)")
-            self._arrays[name] = np.memmap(fpath, dtype=dtype, mode="r", shape=shapes[name])
+            # plain ndarray views of the maps: slicing an np.memmap costs ~10x more
+            self._arrays[name] = np.asarray(np.memmap(fpath, dtype=dtype, mode="r",
+                                                      shape=shapes[name]))
         if verify:
             self._verify_hashes()
         self.clips = self._read_manifest()

@@ -73,3 +73,40 @@ def test_frame_sampling_keeps_the_whole_clip():
             assert idx[0] < n / 16 and idx[-1] > n - n / 16
     assert eval_frame_indices(10, 32).tolist() == list(range(10))
     assert eval_frame_indices(100, 5).tolist() == [0, 25, 50, 74, 99]
+
+
+def _reference_batch(store, chunk, opts, seed, stage_key, epoch, number):
+    """The straightforward per-clip assembly (joints of all frames, then the frames; a
+    per-frame matrix product for the augmentation) that the loader must equal exactly."""
+    rng = np.random.default_rng([seed, stage_key, epoch, number, 7])
+    kps = []
+    for i in chunk:
+        kp, _, _ = store.arrays(int(i))
+        idx = train_frame_indices(len(kp), opts.max_frames, opts.speed_jitter, rng)
+        kp = np.asarray(kp)[:, list(opts.joints)][idx]
+        info = store.clips[int(i)]
+        w, h = info.frame_size if info.coord_space == "pixel" and info.frame_size else (1., 1.)
+        center = np.array([w / 2, h / 2], np.float32)
+        scale = 1.0 + rng.uniform(-opts.scale_jitter, opts.scale_jitter)
+        theta = np.deg2rad(rng.uniform(-opts.rotate_deg, opts.rotate_deg))
+        shift = rng.uniform(-opts.shift, opts.shift, size=2) * np.array([w, h])
+        rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+        mat = (scale * rot).astype(np.float32)
+        out = kp.copy()
+        out[..., :2] = (kp[..., :2] - center) @ mat.T + center + shift.astype(np.float32)
+        kps.append(out)
+    keypoints = np.zeros((len(kps), max(len(k) for k in kps), *kps[0].shape[1:]), np.float32)
+    for j, kp in enumerate(kps):
+        keypoints[j, :len(kp)] = kp
+    return keypoints
+
+
+def test_training_batches_equal_the_straightforward_assembly(store):
+    opts = DataOptions(max_frames=8, speed_jitter=0.2, scale_jitter=0.1, rotate_deg=10,
+                       shift=0.05, joints=(0, 2, 5, 7, 11))
+    loader = ClipLoader(store, store.split("train"), 4, opts, train=True, seed=5, stage="ft")
+    order = loader._order(1)
+    for number, batch in enumerate(loader.batches(1)):
+        chunk = order[number * 4:(number + 1) * 4]
+        ref = _reference_batch(store, chunk, opts, 5, loader.stage_key, 1, number)
+        assert np.array_equal(batch.keypoints.numpy(), ref)  # bit for bit
