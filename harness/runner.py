@@ -323,7 +323,7 @@ class CellRun:
                               self.fingerprint, "harness.git_sha":
                               str(result["code"]["git_sha"])})
             for name in (RESULT_FILE, "config.json"):
-                tracker.client.log_artifact(run_id, str(self.cell_dir / name))
+                tracker.log_artifact(self.cell_dir / name)
             tracker.log_artifacts(self.cell_dir / "predictions", "predictions")
             tracker.finish("FINISHED")
         except UserError:

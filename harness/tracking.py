@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,27 +102,37 @@ class Tracker:
         for run in self._runs_of(cell_key):
             self.client.delete_run(run.info.run_id)
 
+    def _do(self, fn: Any) -> Any:
+        """Call ``fn()``; on a server, retry it while the store reports a transient failure."""
+        return _retry_transient(fn) if self.uri.startswith(("http://", "https://")) else fn()
+
     def start(self, cell_key: str, run_name: str, tags: dict[str, str]) -> str:
-        """Continue the run of ``cell_key`` if there is one, else create it; returns its id."""
-        runs = self._runs_of(cell_key)
-        if runs:
-            self.run_id = runs[0].info.run_id
-            self.client.update_run(self.run_id, status="RUNNING")
-        else:
-            run = self.client.create_run(self.experiment_id, run_name=run_name,
-                                         tags={CELL_KEY_TAG: cell_key, **tags})
-            self.run_id = run.info.run_id
-        return self.run_id
+        """Continue the run of ``cell_key`` if there is one, else create it; returns its id.
+        (A retried attempt looks again first, so a run the server made before a failed
+        response is continued, not duplicated.)"""
+
+        def attempt() -> str:
+            runs = self._runs_of(cell_key)
+            if runs:
+                self.run_id = runs[0].info.run_id
+                self.client.update_run(self.run_id, status="RUNNING")
+            else:
+                run = self.client.create_run(self.experiment_id, run_name=run_name,
+                                             tags={CELL_KEY_TAG: cell_key, **tags})
+                self.run_id = run.info.run_id
+            return self.run_id
+
+        return self._do(attempt)
 
     def log_params(self, params: dict[str, Any]) -> None:
         """Log flattened params not yet on the run (a resumed run keeps its first values)."""
         from mlflow.entities import Param
 
-        have = self.client.get_run(self.run_id).data.params
+        have = self._do(lambda: self.client.get_run(self.run_id).data.params)
         todo = [Param(k, str(v)[:_PARAM_LIMIT]) for k, v in sorted(params.items())
                 if k not in have]
         for i in range(0, len(todo), 100):
-            self.client.log_batch(self.run_id, params=todo[i:i + 100])
+            self._do(lambda i=i: self.client.log_batch(self.run_id, params=todo[i:i + 100]))
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         """Log numeric metrics at a step."""
@@ -130,22 +141,27 @@ class Tracker:
         now = int(time.time() * 1000)
         batch = [Metric(k, float(v), now, step or 0) for k, v in sorted(metrics.items())]
         for i in range(0, len(batch), 500):
-            self.client.log_batch(self.run_id, metrics=batch[i:i + 500])
+            self._do(lambda i=i: self.client.log_batch(self.run_id, metrics=batch[i:i + 500]))
 
     def set_tags(self, tags: dict[str, str]) -> None:
         """Set run tags."""
         from mlflow.entities import RunTag
 
-        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        batch = [RunTag(k, str(v)) for k, v in tags.items()]
+        self._do(lambda: self.client.log_batch(self.run_id, tags=batch))
 
     def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
         """Upload the files of a folder as run artifacts."""
-        self.client.log_artifacts(self.run_id, str(folder), artifact_path)
+        self._do(lambda: self.client.log_artifacts(self.run_id, str(folder), artifact_path))
+
+    def log_artifact(self, path: Path) -> None:
+        """Upload one file as a run artifact."""
+        self._do(lambda: self.client.log_artifact(self.run_id, str(path)))
 
     def finish(self, status: str = "FINISHED") -> None:
         """Mark the run FINISHED, FAILED or KILLED."""
         if self.run_id is not None:
-            self.client.set_terminated(self.run_id, status=status)
+            self._do(lambda: self.client.set_terminated(self.run_id, status=status))
 
 
 class NoTracker:
@@ -180,6 +196,29 @@ def _retry(fn: Any, attempts: int = 5) -> Any:
                 raise
             time.sleep(delay)
             delay *= 2
+    return None
+
+
+#: What a tracking server under load answers before it recovers (its database pool or
+#: sqlite lock timing out, the connection dropped): worth retrying, unlike a bad request.
+_TRANSIENT = ("QueuePool limit", "database is locked", "timed out", "Max retries exceeded",
+              "Connection aborted", "Connection refused", "Remote end closed")
+
+
+def _retry_transient(fn: Any, attempts: int = 8) -> Any:
+    """``fn()``, retried with exponential backoff and jitter (0.5 s doubling, at most ~1 min
+    in all) while it fails with a transient tracking-server error."""
+    from mlflow.exceptions import MlflowException
+
+    delay = 0.5
+    for i in range(attempts):
+        try:
+            return fn()
+        except (MlflowException, OSError) as exc:
+            if i == attempts - 1 or not any(t in str(exc) for t in _TRANSIENT):
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 16.0)
     return None
 
 

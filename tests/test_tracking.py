@@ -1,10 +1,17 @@
-"""The MLflow tracker: a fresh sqlite store opened by many cells at once."""
+"""The MLflow tracker under concurrency: a fresh sqlite store opened by many cells at once;
+32 cells finishing at once against one sqlite store and against a real `mlflow server`."""
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 OPEN = """
 import sys
@@ -23,3 +30,81 @@ def test_cells_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path: Path):
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [err[-500:] for _, err in outs]
     assert len({out.strip() for out, _ in outs}) == 1  # one experiment, shared
+
+
+FINISH = """
+import sys, time
+from pathlib import Path
+from harness.tracking import Tracker
+uri, key, folder, n = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+tracker = Tracker(uri, artifact_root=folder / "mlartifacts" if uri.startswith("sqlite") else None)
+(folder / f"ready-{key}").touch()
+while len(list(folder.glob("ready-*"))) < n:  # every process reaches the store at once
+    time.sleep(0.01)
+run_id = tracker.start(key, f"scratch/synth-islr/{key}", {"harness.config_hash": "c" + key})
+tracker.log_params({"cell": key, "finetune.lr": 0.001, "seed": int(key[1:])})
+tracker.log_metrics({"test_top1": float(key[1:]), "test_top5": 99.0})
+tracker.set_tags({"harness.status": "finished"})
+result = folder / key / "result.json"
+result.parent.mkdir(parents=True)
+result.write_text('{"cell": "%s"}' % key)
+tracker.log_artifact(result)
+tracker.finish("FINISHED")
+"""
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` on loopback with a sqlite store and served artifacts."""
+    root = tmp_path_factory.mktemp("server")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    proc = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
+                             f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination",
+                             str(root / "artifacts"), "--host", "127.0.0.1", "--port",
+                             str(port), "--workers", "1"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{uri}/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("mlflow server did not start")
+        time.sleep(0.5)
+    yield uri
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("store", ["sqlite", "server"])
+def test_32_cells_finishing_at_once_lose_and_duplicate_nothing(store, tmp_path, request):
+    from mlflow.tracking import MlflowClient
+
+    uri = (f"sqlite:///{tmp_path / 'mlflow.db'}" if store == "sqlite"
+           else request.getfixturevalue("mlflow_server"))
+    keys = [f"k{i:02d}" for i in range(32)]
+    procs = [subprocess.Popen([sys.executable, "-c", FINISH, uri, key, str(tmp_path), "32"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for key in keys]
+    errors = [p.communicate(timeout=600)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 32, [e[-400:] for e in errors if e][:2]
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name("harness")
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    by_key = {}
+    for run in runs:
+        by_key.setdefault(run.data.tags["harness.cell_key"], []).append(run)
+    assert sorted(by_key) == keys and all(len(v) == 1 for v in by_key.values())  # 0 lost, 0 dup
+    for key, (run,) in by_key.items():
+        assert run.info.status == "FINISHED" and run.data.tags["harness.status"] == "finished"
+        assert run.data.metrics["test_top1"] == float(key[1:]) and run.data.params["cell"] == key
+        assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["result.json"]
