@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock
+.PHONY: run test test-heavy lint lock
 
 # Debian packages the project uses: sctk (sclite, the reference for WER), slurm-wlm and
 # munge (a real single-node Slurm cluster for the submitit tests, see slurm/).
@@ -31,6 +31,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The heavy part as well: every fault-injection point and 20 seeded random kills.
+test-heavy: $(STAMP)
+	HARNESS_HEAVY=1 $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from harness import faults
+
 
 def write_text(path: str | Path, text: str) -> None:
     """Write text to ``path`` atomically."""
@@ -22,6 +24,7 @@ def write_bytes(path: str | Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        faults.point("atomic.replace")
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

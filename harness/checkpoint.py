@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from harness import faults
 from harness.errors import DataError
 
 
@@ -18,6 +19,7 @@ def save(obj: dict[str, Any], path: Path) -> None:
         torch.save(obj, tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        faults.point("checkpoint.replace")
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

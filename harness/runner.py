@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import atomic, precision
+from harness import atomic, faults, precision
 from harness.config import apply_overrides, config_hash, load_preset, merge, short_hash
 from harness.distributed import World, init, shutdown, world_from_env
 from harness.errors import ConfigError, DataError, UserError
@@ -41,6 +41,8 @@ from harness.registry import BENCHMARKS, METHODS
 from harness.results import RESULT_FILE, SCHEMA_VERSION, load_finished, problems
 from harness.tasks import SELECTION, TaskSpec
 
+#: Written once a finished cell's MLflow run is complete (metrics, tags, artifacts, FINISHED).
+TRACKED = "tracked.json"
 _METHOD_KEYS = ("model", "finetune", "pretrain", "precision", "task_overrides")
 
 
@@ -239,6 +241,17 @@ class CellRun:
         done = world.broadcast(load_finished(cell_dir) if world.main else None)
         if done is not None and not self.opts.force:
             self.log(f"already finished: {cell_dir / RESULT_FILE} (use --force to rerun)")
+            if world.main and not (cell_dir / TRACKED).exists():
+                from harness.tracking import Tracker
+
+                with cell_lock(cell_dir):
+                    tracker = Tracker(done["mlflow"]["tracking_uri"],
+                                      artifact_root=self.opts.out / "mlartifacts")
+                    tracker.start(self.cell_key, f"{self.opts.method}/{self.opts.bench}/"
+                                  f"s{self.opts.seed}", {})
+                    self._record_finished(tracker, done)
+                self.log(f"completed its MLflow run {tracker.run_id}, which the cell had "
+                         "not finished recording")
             return CellOutcome(done, cell_dir / RESULT_FILE, skipped=True, main=world.main)
         with contextlib.ExitStack() as stack:
             busy = None
@@ -316,16 +329,10 @@ class CellRun:
             if not main:
                 return CellOutcome(result, self.cell_dir / RESULT_FILE, skipped=False,
                                    main=False)
+            faults.point("result.before")
             atomic.write_json(self.cell_dir / RESULT_FILE, result)
-            tracker.log_metrics({f"{split}_{k}": v for split, vals in result["metrics"].items()
-                                 for k, v in vals.items()})
-            tracker.set_tags({"harness.status": "finished", "harness.data_fingerprint":
-                              self.fingerprint, "harness.git_sha":
-                              str(result["code"]["git_sha"])})
-            for name in (RESULT_FILE, "config.json"):
-                tracker.log_artifact(self.cell_dir / name)
-            tracker.log_artifacts(self.cell_dir / "predictions", "predictions")
-            tracker.finish("FINISHED")
+            faults.point("result.written")
+            self._record_finished(tracker, result)
         except UserError:
             tracker.finish("FAILED")
             raise
@@ -338,6 +345,23 @@ class CellRun:
         (self.cell_dir / "error.txt").unlink(missing_ok=True)
         self.log(f"finished in {self.timings['total']:.1f}s: {self.cell_dir / RESULT_FILE}")
         return CellOutcome(result, self.cell_dir / RESULT_FILE, skipped=False)
+
+    def _record_finished(self, tracker: Any, result: dict[str, Any]) -> None:
+        """Log a finished result to the cell's MLflow run, finish the run, and mark the cell
+        as recorded there (``tracked.json``): a cell killed between writing its result and
+        this has its run completed when it is next run (see ``_run``)."""
+        tracker.log_metrics({f"{split}_{k}": v for split, vals in result["metrics"].items()
+                             for k, v in vals.items()})
+        tracker.set_tags({"harness.status": "finished", "harness.data_fingerprint":
+                          result["benchmark"]["fingerprint"], "harness.git_sha":
+                          str(result["code"]["git_sha"])})
+        for name in (RESULT_FILE, "config.json"):
+            tracker.log_artifact(self.cell_dir / name)
+        tracker.log_artifacts(self.cell_dir / "predictions", "predictions")
+        tracker.finish("FINISHED")
+        faults.point("mlflow.finished")
+        atomic.write_json(self.cell_dir / TRACKED,
+                          {"tracking_uri": tracker.uri, "run_id": tracker.run_id})
 
     def _train_and_evaluate(self, device: Any, tracker: Any) -> dict[str, Any]:
         from harness.data import ClipLoader, DataOptions, train_subset
@@ -478,6 +502,7 @@ class CellRun:
                device: Any) -> tuple[Any, list[dict[str, Any]]]:
         import torch
 
+        faults.point("evaluate")
         model.eval()
         predictions: dict[str, Any] = {}
         world = self.world

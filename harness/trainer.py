@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from harness import checkpoint
+from harness import checkpoint, faults
 from harness.data import ClipLoader
 from harness.distributed import SINGLE, World, share, wrap
 from harness.precision import autocast, grad_scaler
@@ -162,6 +162,7 @@ class Trainer:
             else:
                 self.optimizer.step()
             self.scheduler.step()
+            faults.point(f"{self.stage}.step")
             s["step"] += 1
             s["global_step"] += 1
             s["count"] += 1
