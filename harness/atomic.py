@@ -24,7 +24,7 @@ def write_bytes(path: str | Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        faults.point("atomic.replace")
+        faults.point("atomic.replace", path)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from pathlib import Path
@@ -406,6 +407,14 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split())
         print(f"error: {message}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f" writing {exc.filename}" if exc.filename else ""
+        print(f"error: no space left on the device{where}; free some space and run the "
+              "command again (finished cells and earlier files are untouched)",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -329,7 +329,7 @@ class CellRun:
             if not main:
                 return CellOutcome(result, self.cell_dir / RESULT_FILE, skipped=False,
                                    main=False)
-            faults.point("result.before")
+            faults.point("result.before", self.cell_dir / RESULT_FILE)
             atomic.write_json(self.cell_dir / RESULT_FILE, result)
             faults.point("result.written")
             self._record_finished(tracker, result)

@@ -40,9 +40,11 @@ class Harness:
         self.env = {**os.environ, "HARNESS_DATA": str(self.data), "PYTHONHASHSEED": "0"}
         self.env.pop("MLFLOW_TRACKING_URI", None)
 
-    def __call__(self, *args: str, timeout: float = 900) -> Done:
+    def __call__(self, *args: str, timeout: float = 900, fault: str | None = None) -> Done:
+        """Run the CLI; ``fault`` sets HARNESS_FAULT (see harness.faults)."""
+        env = {**self.env, "HARNESS_FAULT": fault} if fault else self.env
         proc = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
-                              text=True, cwd=self.root, env=self.env, timeout=timeout)
+                              text=True, cwd=self.root, env=env, timeout=timeout)
         return Done(proc.returncode, proc.stdout, proc.stderr)
 
     def popen(self, *args: str) -> subprocess.Popen:

@@ -142,3 +142,35 @@ def test_prepare_rejects_source_for_generated_benchmark(harness, tmp_path):
 def test_unknown_subcommand_is_one_line(harness):
     done = harness("fly")
     assert done.code == 2 and len(done.err.strip().splitlines()) == 1
+
+
+def test_a_full_disk_is_one_line_and_damages_nothing(harness, tmp_path):
+    out = tmp_path / "out"
+    good = harness(*RUN, "--out", str(out))
+    assert good.code == 0, good.err
+    (first,) = out.glob("cells/*/*/*/result.json")
+    before = first.read_bytes()
+    full = harness(*RUN, "--seed", "1", "--out", str(out), fault="result.before=enospc")
+    assert full.code == 2 and "Traceback" not in full.err, full.err
+    assert len(full.error_lines) == 1 and "no space left on the device writing" in full.err
+    assert "result.json" in full.error_lines[0]
+    assert list(out.glob("cells/*/*/*/result.json")) == [first]  # no result for seed 1
+    assert first.read_bytes() == before
+    lb = tmp_path / "lb"
+    assert harness("leaderboard", "--results", str(out), "--out", str(lb)).code == 0
+    pages = {p: p.read_bytes() for p in lb.rglob("*") if p.is_file()}
+    cell(out)  # another finished cell: the tables would change
+    full = harness("leaderboard", "--results", str(out), "--out", str(lb),
+                   fault="atomic.replace=enospc")
+    assert full.code == 2 and len(full.error_lines) == 1, full.err
+    assert {p: p.read_bytes() for p in lb.rglob("*") if p.is_file()} == pages  # untouched
+
+
+def cell(out: Path) -> None:
+    """Copy the finished cell under ``out`` as a second seed's cell."""
+    (src,) = out.glob("cells/*/*/*/result.json")
+    dst = src.parent.with_name(src.parent.name + "x")
+    shutil.copytree(src.parent, dst)
+    result = json.loads((dst / "result.json").read_text())
+    result.update(seed=7, cell_key=dst.name)
+    (dst / "result.json").write_text(json.dumps(result))
