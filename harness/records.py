@@ -81,7 +81,59 @@ def _read(folder: Path, url: str | None = None) -> Record | None:
 
 
 def from_mlflow(uri: str, experiment: str = EXPERIMENT) -> list[Record]:
-    """The finished runs of ``experiment`` in the tracking store at ``uri``."""
+    """The finished runs of ``experiment`` in the tracking store at ``uri``: read straight
+    from a sqlite store's tables when they are there (importing MLflow and opening its
+    store costs seconds), else through ``MlflowClient``."""
+    if uri.startswith("sqlite:///"):
+        found = _from_sqlite(Path(uri[len("sqlite:///"):]), experiment)
+        if found is not None:
+            return found
+    return _from_client(uri, experiment)
+
+
+_SQL = """SELECT r.run_uuid, r.artifact_uri FROM runs r
+JOIN experiments e ON e.experiment_id = r.experiment_id
+JOIN tags t ON t.run_uuid = r.run_uuid AND t.key = 'harness.status' AND t.value = 'finished'
+WHERE e.name = ? AND r.status = 'FINISHED' AND r.lifecycle_stage = 'active'
+ORDER BY r.start_time"""
+
+
+def _from_sqlite(db: Path, experiment: str) -> list[Record] | None:
+    """The finished runs from MLflow's sqlite tables, read-only; None when the file is not
+    such a store (the client then opens it, or says what is wrong)."""
+    import sqlite3
+
+    if not db.is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            if con.execute("SELECT 1 FROM experiments WHERE name = ?",
+                           (experiment,)).fetchone() is None:
+                return None
+            rows = con.execute(_SQL, (experiment,)).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+    found = []
+    for _, artifact_uri in rows:
+        parsed = urlparse(artifact_uri)
+        if parsed.scheme not in ("", "file"):
+            return None  # artifacts elsewhere: the client downloads them
+        record = _read(Path(unquote(parsed.path)))
+        if record is not None:
+            found.append(record)
+    return _sorted(found)
+
+
+def _sorted(records: list[Record]) -> list[Record]:
+    return sorted(records, key=lambda r: (r.result["bench"], r.result["method"],
+                                          r.result["cell_key"]))
+
+
+def _from_client(uri: str, experiment: str) -> list[Record]:
+    """The finished runs through ``MlflowClient`` (any store; web links for a server)."""
     from mlflow.exceptions import MlflowException
 
     from harness.tracking import _quiet
@@ -117,8 +169,7 @@ def from_mlflow(uri: str, experiment: str = EXPERIMENT) -> list[Record]:
         record = _read(_artifacts(client, run), url)
         if record is not None:
             found.append(record)
-    return sorted(found, key=lambda r: (r.result["bench"], r.result["method"],
-                                        r.result["cell_key"]))
+    return _sorted(found)
 
 
 def _artifacts(client: Any, run: Any) -> Path:

@@ -13,7 +13,7 @@ import pytest
 
 from harness.errors import DataError, UserError
 from harness.leaderboard import Stat, read_reported, write_leaderboards
-from harness.records import from_mlflow, parse_filters
+from harness.records import _from_client, from_mlflow, parse_filters
 from harness.results import SCHEMA_VERSION
 
 TOPK = "protocol:islr-topk|version:1"
@@ -110,6 +110,8 @@ def test_mlflow_source_reads_finished_runs_only(tracked):
     assert len(records) == 13  # 14 runs, one failed
     assert all(r.result["status"] == "finished" for r in records)
     assert all(r.predictions() is not None for r in records)  # artifacts read in place
+    # the sqlite fast path reads what MlflowClient reads
+    assert [r.result for r in _from_client(uri, "harness")] == [r.result for r in records]
 
 
 def _rows(section: str) -> list[list[str]]:
