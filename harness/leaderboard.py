@@ -32,13 +32,14 @@ import math
 import os
 import statistics
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from harness import atomic
 from harness.errors import DataError, UserError
 from harness.records import Record, from_mlflow, from_results, select
-from harness.summary import HEADLINE, _changes
+from harness.summary import HEADLINE, _changes, preset_values
 
 MIN_SEEDS = 3
 BASELINE = "scratch"
@@ -171,6 +172,11 @@ def _ablations(method: str) -> dict[str, dict[str, Any]]:
     return {**common, **cls.ablations}
 
 
+@lru_cache(maxsize=64)
+def _preset(method: str, preset: str) -> dict[str, Any]:
+    return preset_values(method, preset)
+
+
 def _ablation_name(flat: dict[str, Any], reference: dict[str, Any],
                    ablations: dict[str, dict[str, Any]]) -> str:
     """The declared ablation a config is: it differs from the reference only there."""
@@ -208,7 +214,9 @@ def build_rows(records: list[Record], split: str = "test") -> list[Row]:
     for row in rows:  # ablations read as their switches, within a method
         by_method.setdefault((row.bench, row.method), []).append(row)
     for same in by_method.values():
-        labels = _changes([r.records[0].config for r in same], [len(r.seeds) for r in same])
+        prefer = _preset(same[0].method, same[0].records[0].result["preset"])
+        labels = _changes([r.records[0].config for r in same], [len(r.seeds) for r in same],
+                          prefer)
         for row, label in zip(same, labels, strict=True):
             row.label = label
         reference = [r for r in same if not r.label]

@@ -35,11 +35,27 @@ def finished_results(out: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     return found
 
 
-def _changes(configs: list[dict[str, Any]], weights: list[int] | None = None) -> list[str]:
+def preset_values(method: str, preset: str) -> dict[str, Any]:
+    """The flattened values of a method preset ({} when it cannot be loaded)."""
+    from harness.config import load_preset
+    from harness.errors import UserError
+    from harness.registry import METHODS
+
+    try:
+        return flatten(load_preset(METHODS.get(method).preset_path(preset)))
+    except UserError:
+        return {}
+
+
+def _changes(configs: list[dict[str, Any]], weights: list[int] | None = None,
+             prefer: dict[str, Any] | None = None) -> list[str]:
     """Per config, the keys whose value differs from the most common value of that key
-    (counting each config ``weights[i]`` times, e.g. once per seed)."""
+    (counting each config ``weights[i]`` times, e.g. once per seed); a tie goes to the
+    value in ``prefer`` (the method preset's), so that an ablation run as often as its full
+    configuration is still the one labelled."""
     flat = [flatten(c) for c in configs]
     weights = weights or [1] * len(flat)
+    prefer = prefer or {}
     keys = sorted({k for f in flat for k in f} - {k for k in flat[0] if k.startswith(
         ("method.", "bench."))})
     common = {}
@@ -48,7 +64,8 @@ def _changes(configs: list[dict[str, Any]], weights: list[int] | None = None) ->
         for f, w in zip(flat, weights, strict=True):
             value = json.dumps(f.get(k), sort_keys=True)
             count[value] = count.get(value, 0) + w
-        common[k] = max(sorted(count), key=count.__getitem__)
+        preferred = json.dumps(prefer.get(k), sort_keys=True) if k in prefer else None
+        common[k] = max(sorted(count), key=lambda v: (count[v], v == preferred))
     return [", ".join(f"{k}={f.get(k)}" for k in keys
                       if json.dumps(f.get(k), sort_keys=True) != common[k]) for f in flat]
 
@@ -75,7 +92,10 @@ def summary_table(results: Iterable[tuple[dict[str, Any], dict[str, Any]]], spli
         changes = {}
         for method in {k[1] for k in keys}:  # config switches, compared within a method
             same = [k for k in keys if k[1] == method]
-            changes.update(zip(same, _changes([groups[k][0][1] for k in same]), strict=True))
+            prefer = preset_values(method, groups[same[0]][0][0].get("preset", "smoke"))
+            changes.update(zip(same, _changes([groups[k][0][1] for k in same],
+                                              [len(groups[k]) for k in same], prefer),
+                               strict=True))
         lines.append(f"\n{bench} ({task}, {split}):\n")
         lines.append("| method | config | seeds | " + " | ".join(metrics) + " | config hash |")
         lines.append("|---" * (4 + len(metrics)) + "|")

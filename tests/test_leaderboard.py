@@ -239,3 +239,14 @@ def test_cli_writes_the_pages_and_refuses_a_missing_folder(harness, tracked, tmp
     assert missing.err.count("\n") == 1 and "nope is not a folder" in missing.err
     bad = harness("leaderboard", "--results", str(out), "--filter", "seed")
     assert bad.code == 2 and "expected KEY=VALUE" in bad.err
+
+
+def test_a_tie_between_configs_goes_to_the_method_preset():
+    from harness.summary import _changes, preset_values
+
+    configs = [{"method": {"name": "sigma"}, "pretrain": {"epochs": 2}},
+               {"method": {"name": "sigma"}, "pretrain": {"epochs": 0}}]
+    assert _changes(configs, [3, 3]) == ["pretrain.epochs=2", ""]  # no preference: sorted
+    prefer = preset_values("sigma", "smoke")
+    assert prefer["pretrain.epochs"] == 2
+    assert _changes(configs, [3, 3], prefer) == ["", "pretrain.epochs=0"]
