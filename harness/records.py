@@ -177,12 +177,14 @@ def _artifacts(client: Any, run: Any) -> Path:
     parsed = urlparse(run.info.artifact_uri)
     if parsed.scheme in ("", "file"):
         return Path(unquote(parsed.path))
+    from mlflow.exceptions import MlflowException
+
     dest = Path(tempfile.mkdtemp(prefix=f"harness-run-{run.info.run_id[:8]}-"))
     for name in (RESULT_FILE, "config.json", "predictions"):
         try:
             client.download_artifacts(run.info.run_id, name, str(dest))
-        except Exception:  # a missing artifact: the record is skipped or has no predictions
-            continue
+        except (MlflowException, OSError):  # missing: the record is skipped, or has no
+            continue                        # predictions (no paired comparison)
     return dest
 
 
