@@ -6,8 +6,8 @@ disk there instead. Unset, a point costs one environment lookup. Points:
 ``pretrain.step`` / ``finetune.step`` (after an optimiser step), ``checkpoint.replace`` and
 ``atomic.replace`` (a written, synced temporary file not yet renamed over its target),
 ``evaluate`` (before scoring a split), ``result.before`` / ``result.written`` (either side
-of writing result.json) and ``mlflow.finished`` (the run finished, the cell not yet marked
-as recorded).
+of writing result.json), ``mlflow.finished`` (the run finished, the cell not yet marked
+as recorded) and ``store.create`` (a new sqlite MLflow store migrated, not yet in place).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from harness import faults
 from harness.errors import UserError
 
 EXPERIMENT = "harness"
@@ -41,6 +42,35 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _client(uri: str) -> Any:
+    """An MlflowClient on ``uri``, or one line saying the store cannot be opened."""
+    from mlflow.tracking import MlflowClient
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return MlflowClient(uri)
+    except SQLAlchemyError as exc:
+        first = str(exc).strip().splitlines()[0][:200]
+        raise UserError(f"MLflow tracking store {uri} cannot be opened ({first}); move the "
+                        "file away to start a new store, or pass another --tracking-uri"
+                        ) from None
+
+
+def _create_sqlite_store(db: Path) -> None:
+    """Create and migrate a sqlite store at ``db`` through a temporary file renamed last."""
+    tmp = db.with_name(f".{db.name}.tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        client = _client(f"sqlite:///{tmp}")
+        store = client._tracking_client.store
+        store.engine.dispose()  # every connection closed before the rename
+        faults.point("store.create")
+        os.replace(tmp, db)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _quiet() -> None:
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -59,10 +89,13 @@ class Tracker:
         self.run_id: str | None = None
         if uri.startswith("sqlite:///"):
             # Opening a new sqlite store creates and migrates its schema: two processes doing
-            # that at once fail ("duplicate column"), so the first one in does it alone.
+            # that at once fail ("duplicate column"), so the first one in does it alone, and
+            # in a temporary file renamed into place, so a kill leaves no half-made store.
             db = Path(uri[len("sqlite:///"):])
             with _file_lock(db.with_name(db.name + ".lock")):
-                self.client = MlflowClient(uri)
+                if not db.exists():
+                    _create_sqlite_store(db)
+                self.client = _client(uri)
                 self.experiment_id = self._ensure_experiment(experiment, artifact_root)
         else:
             self.client = MlflowClient(uri)

@@ -21,6 +21,23 @@ print(t.experiment_id)
 """
 
 
+def test_a_kill_while_creating_a_store_leaves_none_and_a_broken_one_is_one_line(tmp_path):
+    # Seen in a fault trial: a cell killed while MLflow migrated a new sqlite store left a
+    # half-made one that every later cell crashed on. It is now made aside and renamed.
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {**os.environ, "HARNESS_FAULT": "store.create"}
+    killed = subprocess.run([sys.executable, "-c", OPEN, uri], env=env, capture_output=True)
+    assert killed.returncode == -9 and not (tmp_path / "mlflow.db").exists()
+    ok = subprocess.run([sys.executable, "-c", OPEN, uri], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr[-400:]
+    (tmp_path / "mlflow.db").write_bytes(b"SQLite format 3\x00" + b"\x07" * 4000)
+    from harness.errors import UserError
+    from harness.tracking import Tracker
+
+    with pytest.raises(UserError, match="cannot be opened .*move the file away"):
+        Tracker(uri)
+
+
 def test_cells_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path: Path):
     # The first open creates and migrates the schema; unguarded, a second process doing the
     # same at that moment fails ("duplicate column name: step"), as seen in a real sweep.
