@@ -34,7 +34,7 @@ def test_a_kill_while_creating_a_store_leaves_none_and_a_broken_one_is_one_line(
     from harness.errors import UserError
     from harness.tracking import Tracker
 
-    with pytest.raises(UserError, match="cannot be opened .*move the file away"):
+    with pytest.raises(UserError, match=r"cannot be opened .*move the file away"):
         Tracker(uri)
 
 
