@@ -15,6 +15,7 @@ precisions never share a pre-training or a table row.
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
@@ -49,3 +50,34 @@ def grad_scaler(precision: str, device_type: str) -> Any:
     import torch
 
     return torch.amp.GradScaler(device_type)
+
+
+def native_bf16(device_type: str) -> bool:
+    """Whether ``device_type`` computes bfloat16 natively (bf16 matrix units or instructions).
+
+    On CUDA: compute capability 8.0 or later. On the CPU: the oneDNN bf16 kernels, which
+    need AVX-512 BF16 or AMX; elsewhere (e.g. AVX2-only CPUs) bf16 is emulated through
+    float32 and runs several times slower than float32 itself.
+    """
+    import torch
+
+    if device_type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported(
+            including_emulation=False))
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without the query: read the CPU flags
+        try:
+            flags = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+        return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def slow_warning(precision: str, device_type: str) -> str | None:
+    """A line to show when ``precision`` will run emulated (slower than fp32) here."""
+    if precision == "bf16" and not native_bf16(device_type):
+        what = "CPU has no AVX-512 BF16 or AMX" if device_type == "cpu" else "GPU has no bf16"
+        return (f"precision=bf16: this {what}, so bf16 is emulated and slower than fp32 "
+                f"(the results are still valid bf16 results)")
+    return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from harness.registry import METHODS
 
 
@@ -21,6 +23,12 @@ def test_quick_suite_reports_every_figure_against_its_reference(harness):
             assert stats["train_gflop_per_sample"] > 0 and stats["train_samples_s"] > 0
             assert stats["train_peak_fraction"] > 0
         assert row["bf16_over_fp32_train"] > 0
+        # the straightforward formulation is timed next to the harness's, on the same config
+        assert row["reference_fp32"]["train_gflop_per_sample"] == pytest.approx(
+            row["fp32"]["train_gflop_per_sample"], rel=0.05)
+        assert row["fp32_over_reference_fp32_train"] > 0
+        assert row["bf16_over_reference_fp32_train"] > 0
+    assert isinstance(report["native_bf16"], bool)
     load = report["loading"]
     assert load["clips"] == 64 and load["over_pickle"] > 0 and load["over_training"] > 0
     assert report["metrics"]["pairs"] == 1000 and report["metrics"]["wer_over_jiwer"] > 0

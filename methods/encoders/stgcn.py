@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from harness.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST, Layout, get_layout
@@ -44,14 +45,61 @@ def hop_adjacency(num_nodes: int, edges: Sequence[tuple[int, int]], max_hop: int
     return out.astype(np.float32)
 
 
+def batch_norm_last(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
+    """``bn`` over the last dimension of a channels-last tensor (..., C).
+
+    The statistics are those of ``bn`` on the (N, C, T, V) view of the same values (mean and
+    variance per channel over every other position); running statistics and the batch
+    counter move exactly as the module's own forward moves them.
+    """
+    if bn.training and bn.track_running_stats:
+        bn.num_batches_tracked.add_(1)
+    batch_stats = bn.training or not bn.track_running_stats
+    momentum = 0.0 if bn.momentum is None else bn.momentum
+    flat = x.reshape(-1, x.shape[-1])
+    if batch_stats:
+        shift = flat.detach().mean(0)
+        running = None if bn.running_mean is None else bn.running_mean - shift
+        out = F.batch_norm(flat - shift, running, bn.running_var, bn.weight,
+                           bn.bias, True, momentum, bn.eps)
+        if running is not None:
+            bn.running_mean.copy_(running + shift)
+    else:
+        out = F.batch_norm(flat, bn.running_mean, bn.running_var, bn.weight, bn.bias, False,
+                           momentum, bn.eps)
+    return out.view(x.shape)
+
+
+def linear_last(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """A 1x1 ``conv`` applied to channels-last (..., C_in) as one matrix product."""
+    return F.linear(x, conv.weight.view(conv.out_channels, -1), conv.bias)
+
+
 class STGCNBlock(nn.Module):
-    """Graph convolution over joints (learnable adjacency) then a temporal convolution."""
+    """Graph convolution over joints (learnable adjacency) then a temporal convolution.
+
+    The parameters are those of the ST-GCN block as the field writes it over (N, C, T, V):
+    a 1x1 convolution to K x C channels, the adjacency product summed over the K hop
+    partitions, batch norm, ReLU, a (kt, 1) temporal convolution, batch norm, and a residual.
+    ``forward`` computes the same function on channels-last (N, T, V, C) tensors, arranged
+    for large contiguous matrix products:
+
+    - the 1x1 convolutions are one (N*T*V, C_in) x (C_in, C_out) product each;
+    - the adjacency sum over partitions and joints is one batched product of the fixed
+      (W, V*K) matrix with the (V*K, C) features of each frame, read in place;
+    - the (kt, 1) temporal convolution is one product of the (N*T*V, C*kt) window matrix
+      (a strided view of the zero-padded frames) with the (C*kt, C) weights;
+    - batch norm normalises the (N*T*V, C) matrix per column.
+
+    ``methods.encoders.reference`` keeps the straightforward (N, C, T, V) formulation; a test
+    pins the two to fp32 rounding on the same parameters.
+    """
 
     def __init__(self, c_in: int, c_out: int, adjacency: np.ndarray, kt: int,
                  dropout: float = 0.0) -> None:
         super().__init__()
         k = adjacency.shape[0]
-        self.k, self.c_out = k, c_out
+        self.k, self.c_out, self.kt = k, c_out, kt
         self.adjacency = nn.Parameter(torch.from_numpy(adjacency).clone())
         self.gcn = nn.Conv2d(c_in, c_out * k, 1)
         self.bn1 = nn.BatchNorm2d(c_out)
@@ -62,21 +110,43 @@ class STGCNBlock(nn.Module):
         self.residual: nn.Module = (nn.Identity() if c_in == c_out else
                                     nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.BatchNorm2d(c_out)))
 
+    def residual_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The residual branch of channels-last x."""
+        if isinstance(self.residual, nn.Identity):
+            return x
+        conv, bn = self.residual
+        return batch_norm_last(bn, linear_last(conv, x))
+
+    def graph(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, T, V, C_in) -> (N, T, W, C_out): sum over k, v of A[k, v, w] (W_k x)[v]."""
+        n, t, v, _ = x.shape
+        y = linear_last(self.gcn, x)  # (N, T, V, K*C): for each joint, K blocks of C
+        # a[w, v*K + k] = A[k, v, w] matches y's (V, K) order, so no copy of y is made
+        a = self.adjacency.permute(2, 1, 0).reshape(v, v * self.k).to(y.dtype)
+        return torch.matmul(a, y.view(n * t, v * self.k, self.c_out)).view(n, t, v, self.c_out)
+
+    def temporal_conv(self, y: torch.Tensor) -> torch.Tensor:
+        """The (kt, 1) convolution over frames of channels-last y, zero-padded."""
+        if not self.temporal:
+            return linear_last(self.tconv, y)
+        n, t, v, c = y.shape
+        pad = (self.kt - 1) // 2
+        windows = F.pad(y, (0, 0, 0, 0, pad, pad)).unfold(1, self.kt, 1)  # (N, T, V, C, kt)
+        weight = self.tconv.weight.view(c, c * self.kt)  # (C_out, C_in x kt), same order
+        return F.linear(windows.reshape(n, t, v, c * self.kt), weight, self.tconv.bias)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """x: (N, C, T, V); mask: (N, 1, T, 1) of real frames.
+        """x: (N, T, V, C) channels-last; mask: (N, T, 1, 1) of real frames.
 
         Features of padded frames are not zeroed here (blocks with temporal kernel 1 treat
         frames independently); the temporal convolution reads them as zeros, and the encoder
         masks its output, so a clip's features do not depend on how it was padded.
         """
-        n, _, t, v = x.shape
-        res = self.residual(x)
-        y = self.gcn(x).view(n, self.k, self.c_out, t, v)
-        y = torch.einsum("nkctv,kvw->nctw", y, self.adjacency)
-        y = torch.relu(self.bn1(y))
+        res = self.residual_features(x)
+        y = torch.relu(batch_norm_last(self.bn1, self.graph(x)))
         if self.temporal:  # padded frames must read as zeros to the temporal conv
             y = y * mask
-        y = self.drop(self.bn2(self.tconv(y)))
+        y = self.drop(batch_norm_last(self.bn2, self.temporal_conv(y)))
         return torch.relu(y + res)
 
 
@@ -95,14 +165,14 @@ class PartChain(nn.Module):
                                       for a, b in itertools.pairwise(chans))
 
     def spatial_features(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(N, 3, T, V) -> (N, C, T, V) after the embedding and the spatial blocks."""
-        x = self.embed(x)
+        """(N, T, V, 3) -> (N, T, V, C) after the embedding and the spatial blocks."""
+        x = linear_last(self.embed, x)
         for block in self.spatial:
             x = block(x, mask)
         return x
 
     def temporal_features(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(N, C, T, V) -> (N, C', T, V) after the temporal blocks."""
+        """(N, T, V, C) -> (N, T, V, C') after the temporal blocks."""
         for block in self.temporal:
             x = block(x, mask)
         return x
@@ -111,7 +181,16 @@ class PartChain(nn.Module):
 def normalize_parts(kp: torch.Tensor, conf: torch.Tensor, valid: torch.Tensor,
                     frame_mask: torch.Tensor, slices: dict[str, slice], anchors: dict[str, int],
                     threshold: float, rel_scale: float) -> dict[str, torch.Tensor]:
-    """Per-part features (B, 3, T, V_p) of (x, y, confidence), normalised and masked.
+    """Per-part features (B, 3, T, V_p): ``part_features`` in the (N, C, T, V) order."""
+    return {name: feats.permute(0, 3, 1, 2).contiguous() for name, feats in
+            part_features(kp, conf, valid, frame_mask, slices, anchors, threshold,
+                          rel_scale).items()}
+
+
+def part_features(kp: torch.Tensor, conf: torch.Tensor, valid: torch.Tensor,
+                  frame_mask: torch.Tensor, slices: dict[str, slice], anchors: dict[str, int],
+                  threshold: float, rel_scale: float) -> dict[str, torch.Tensor]:
+    """Per-part features (B, T, V_p, 3) of (x, y, confidence), normalised and masked.
 
     The body box spans the body points with confidence above ``threshold`` over the whole
     clip and is mapped to [-1, 1]. Hands are taken relative to their own wrist point and
@@ -141,8 +220,7 @@ def normalize_parts(kp: torch.Tensor, conf: torch.Tensor, valid: torch.Tensor,
             norm = (p_xy - p_xy[:, :, anchor:anchor + 1]) / (size * rel_scale)
             p_good = p_good & p_good[:, :, anchor:anchor + 1]
         norm = norm.clamp(-1.0, 1.0)
-        feats = torch.cat([norm, conf[:, :, sl, None]], dim=-1) * p_good[..., None]
-        out[name] = feats.permute(0, 3, 1, 2).contiguous()
+        out[name] = torch.cat([norm, conf[:, :, sl, None]], dim=-1) * p_good[..., None]
     return out
 
 
@@ -205,23 +283,26 @@ class PartwiseSTGCN(nn.Module):
     def forward(self, keypoints: torch.Tensor, confidence: torch.Tensor, valid: torch.Tensor,
                 frame_mask: torch.Tensor) -> torch.Tensor:
         """(B, T, V, C) inputs over ``input_joints`` -> features (B, T, d_model)."""
-        x = normalize_parts(keypoints, confidence, valid, frame_mask, self.slices, self.anchors,
-                            self.conf_threshold, self.rel_scale)
+        x = part_features(keypoints, confidence, valid, frame_mask, self.slices, self.anchors,
+                          self.conf_threshold, self.rel_scale)
         b = keypoints.shape[0]
-        mask = frame_mask[:, None, :, None].to(keypoints.dtype)
+        mask = frame_mask[:, :, None, None].to(keypoints.dtype)
+        both = mask.repeat(2, 1, 1, 1)
         body = self.body.spatial_features(x["body"], mask)
-        hands = self.hand.spatial_features(torch.cat([x["left_hand"], x["right_hand"]]),
-                                           mask.repeat(2, 1, 1, 1))
+        hands = self.hand.spatial_features(torch.cat([x["left_hand"], x["right_hand"]]), both)
         face = self.face.spatial_features(x["face"], mask)
-        wrists = torch.cat([body[..., BODY_LEFT_WRIST], body[..., BODY_RIGHT_WRIST]]).detach()
-        hands = hands + wrists[..., None]
-        face = face + body[..., BODY_NOSE, None].detach()
+        wrists = torch.cat([body[:, :, BODY_LEFT_WRIST], body[:, :, BODY_RIGHT_WRIST]]).detach()
+        hands = hands + wrists[:, :, None]
+        face = face + body[:, :, BODY_NOSE, None].detach()
         body = self.body.temporal_features(body, mask)
-        hands = self.hand.temporal_features(hands, mask.repeat(2, 1, 1, 1))
+        hands = self.hand.temporal_features(hands, both)
         face = self.face.temporal_features(face, mask)
-        pooled = [body.mean(-1), hands[:b].mean(-1), hands[b:].mean(-1), face.mean(-1)]
-        feats = torch.cat([p.transpose(1, 2) + self.part_embedding[i]
-                           for i, p in enumerate(pooled)], dim=-1)
+        pooled = [body.mean(2), hands[:b].mean(2), hands[b:].mean(2), face.mean(2)]
+        feats = torch.cat([p + self.part_embedding[i] for i, p in enumerate(pooled)], dim=-1)
+        return self.frame_features(feats, frame_mask)
+
+    def frame_features(self, feats: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+        """Concatenated part features (B, T, 4C) -> masked frame features (B, T, d_model)."""
         out = self.proj(feats)
         if self.context is not None:
             out = self.context(self.position(out), src_key_padding_mask=~frame_mask)

@@ -1,0 +1,91 @@
+"""The fast channels-last encoder computes the straightforward (N, C, T, V) formulation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from methods.encoders.reference import ReferencePartwiseSTGCN
+from methods.encoders.stgcn import PartwiseSTGCN
+
+CONFIGS = {
+    "smoke-like": dict(embed=8, spatial=[16, 24], temporal=[24, 24], kt=5, d_model=32),
+    "two-hops-kt3-context": dict(embed=8, spatial=[12], temporal=[12], kt=3, d_model=16,
+                                 max_hop=2, context={"layers": 1, "heads": 2, "ff": 16,
+                                                     "dropout": 0.0}),
+}
+
+
+def inputs(v: int, dtype: torch.dtype, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    kp = (torch.rand(3, 11, v, 2, generator=g) * 300 + 20).to(dtype)
+    conf = torch.rand(3, 11, v, generator=g).to(dtype)
+    valid = torch.rand(3, 11, v, generator=g) > 0.1  # some missing points
+    mask = torch.ones(3, 11, dtype=torch.bool)
+    mask[1, 7:] = False  # a padded clip
+    return kp, conf, valid, mask
+
+
+def pair(cfg: dict, dtype: torch.dtype):
+    torch.manual_seed(0)
+    fast = PartwiseSTGCN(**cfg).to(dtype)
+    # give the batch-norm layers non-trivial affine parameters and running statistics
+    with torch.no_grad():
+        for m in fast.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 2.0)
+    ref = ReferencePartwiseSTGCN(**cfg).to(dtype)
+    ref.load_state_dict(fast.state_dict())
+    return fast, ref
+
+
+def run(model, data, train: bool):
+    model.train(train)
+    model.zero_grad(set_to_none=True)
+    out = model(*data)
+    (out.pow(2).sum() + out.sum()).backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+    return out.detach(), grads, {k: v.clone() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+def test_float64_outputs_gradients_and_statistics_are_equal(name, train):
+    fast, ref = pair(CONFIGS[name], torch.float64)
+    data = inputs(len(fast.input_joints), torch.float64)
+    a, ga, sa = run(fast, data, train)
+    b, gb, sb = run(ref, data, train)
+    torch.testing.assert_close(a, b, atol=1e-11, rtol=1e-10)
+    scale = max(g.abs().max().item() for g in gb.values())
+    for n in gb:  # biases followed by batch norm have zero gradient: compare on the scale
+        torch.testing.assert_close(ga[n], gb[n], atol=1e-11 * scale, rtol=1e-9, msg=n)
+    assert sa.keys() == sb.keys()
+    for k in sb:  # running statistics and batch counters move identically
+        torch.testing.assert_close(sa[k], sb[k], atol=1e-12, rtol=1e-10, msg=k)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_float32_agrees_to_rounding(name):
+    fast, ref = pair(CONFIGS[name], torch.float32)
+    data = inputs(len(fast.input_joints), torch.float32, seed=1)
+    a, ga, _ = run(fast, data, True)
+    b, gb, _ = run(ref, data, True)
+    torch.testing.assert_close(a, b, atol=1e-5 * b.abs().max().item(), rtol=1e-4)
+    scale = max(g.abs().max().item() for g in gb.values())
+    for n in gb:  # fp32 rounding, amplified through the batch norms: 2e-4 of each gradient
+        atol = 2e-4 * gb[n].abs().max().item() + 1e-5 * scale
+        torch.testing.assert_close(ga[n], gb[n], atol=atol, rtol=0, msg=n)
+
+
+def test_a_different_computation_is_caught():
+    """The comparison has teeth: one changed adjacency entry is far outside the tolerance."""
+    fast, ref = pair(CONFIGS["smoke-like"], torch.float64)
+    with torch.no_grad():
+        ref.hand.temporal[0].adjacency[0, 3, 4] += 0.05
+    data = inputs(len(fast.input_joints), torch.float64)
+    a, _, _ = run(fast, data, False)
+    b, _, _ = run(ref, data, False)
+    assert (a - b).abs().max() > 1e-6
