@@ -135,38 +135,60 @@ class ClipLoader:
         )
 
     def make_batch(self, chunk: np.ndarray, epoch: int, number: int) -> Batch:
-        """Load, sample, augment and pad the clips ``chunk`` into one batch."""
+        """Load, sample, augment and pad the clips ``chunk`` into one batch.
+
+        The random draws are made clip by clip in a fixed order (frame sampling, then scale,
+        rotation and shift), so a batch depends only on (seed, stage, epoch, number); the
+        array work is done for the whole batch at once: one gather of every chosen frame and
+        joint from the store, one batched matrix product for the augmentation, and padding by
+        a single scatter. The values equal those of assembling clip by clip, bit for bit.
+        """
         opts = self.options
         rng = np.random.default_rng([self.seed, self.stage_key, epoch, number, 7])
-        kps, confs, valids = [], [], []
-        for i in chunk:
-            kp, conf, valid = self.store.arrays(int(i))
-            n = len(kp)
+        clips = [self.store.clips[int(i)] for i in chunk]
+        offsets = self.store.offsets
+        rows, lengths, mats, moves = [], [], [], []
+        for i, info in zip(chunk, clips, strict=True):
+            a = int(offsets[int(i)])
+            n = int(offsets[int(i) + 1]) - a
             idx = (train_frame_indices(n, opts.max_frames, opts.speed_jitter, rng) if self.train
                    else eval_frame_indices(n, opts.max_frames))
-            kp, conf, valid = kp[idx], conf[idx], valid[idx]  # the frames, then the joints
-            if opts.joints is not None:
-                kp, conf, valid = (kp[:, opts.joints], conf[:, opts.joints],
-                                   valid[:, opts.joints])
-            info = self.store.clips[int(i)]
+            rows.append(idx + a)
+            lengths.append(len(idx))
             if self.train:
-                kp = self._augment(kp, info.frame_size, info.coord_space, rng)
-            kps.append(kp)
-            confs.append(conf)
-            valids.append(valid)
-        lengths = [len(k) for k in kps]
-        t_max, b = max(lengths), len(kps)
-        v, c = kps[0].shape[1], kps[0].shape[2]
-        keypoints = np.zeros((b, t_max, v, c), np.float32)
-        confidence = np.zeros((b, t_max, v), np.float32)
-        valid_arr = np.zeros((b, t_max, v), bool)
-        frame_mask = np.zeros((b, t_max), bool)
-        for j, (kp, conf, valid) in enumerate(zip(kps, confs, valids, strict=True)):
-            keypoints[j, :len(kp)] = kp
-            confidence[j, :len(kp)] = conf
-            valid_arr[j, :len(kp)] = valid
-            frame_mask[j, :len(kp)] = True
-        clips = [self.store.clips[int(i)] for i in chunk]
+                mat, center, shift = self._augmentation(info.frame_size, info.coord_space, rng)
+                mats.append(mat)
+                moves.append((center, shift))
+        frames = np.concatenate(rows)
+        arrays = [a.take(frames, axis=0) for a in self.store.packed()]  # the frames, then
+        if opts.joints is not None:                                       # the joints
+            joints = np.asarray(opts.joints, dtype=np.int64)
+            arrays = [a.take(joints, axis=1) for a in arrays]
+        kp, conf, valid = arrays
+        b, t_max, v = len(clips), max(lengths), kp.shape[1]
+        # where each gathered frame goes in the padded (B * T) rows
+        starts = np.repeat(np.cumsum([0, *lengths[:-1]]), lengths)
+        slot = np.repeat(np.arange(b) * t_max, lengths) + np.arange(len(frames)) - starts
+        keypoints = np.zeros((b * t_max, v, kp.shape[2]), np.float32)
+        confidence = np.zeros((b * t_max, v), np.float32)
+        valid_arr = np.zeros((b * t_max, v), bool)
+        frame_mask = np.zeros(b * t_max, bool)
+        keypoints[slot] = kp
+        confidence[slot] = conf
+        valid_arr[slot] = valid
+        frame_mask[slot] = True
+        keypoints = keypoints.reshape(b, t_max, v, kp.shape[2])
+        confidence, valid_arr = confidence.reshape(b, t_max, v), valid_arr.reshape(b, t_max, v)
+        frame_mask = frame_mask.reshape(b, t_max)
+        if self.train:
+            # per-clip centre and shift tiled over the (x, y) pairs, so the element-wise
+            # steps run over long rows; the order of operations is the per-clip one
+            center = np.tile(np.stack([m[0] for m in moves]), t_max * v)  # (B, T*V*2)
+            shift = np.tile(np.stack([m[1] for m in moves]), t_max * v)
+            xy = np.ascontiguousarray(keypoints[..., :2]).reshape(b, t_max * v * 2) - center
+            xy = xy.reshape(b, t_max * v, 2) @ np.stack(mats).transpose(0, 2, 1)
+            keypoints[..., :2] = (xy.reshape(b, -1) + center + shift).reshape(b, t_max, v, 2)
+            keypoints[~frame_mask] = 0.0  # padded frames stay zero
         return Batch(
             ids=[c.id for c in clips],
             keypoints=torch.from_numpy(keypoints),
@@ -177,8 +199,9 @@ class ClipLoader:
             text=[c.text for c in clips],
         )
 
-    def _augment(self, kp: np.ndarray, frame_size: tuple[int, int] | None, coord_space: str,
-                 rng: np.random.Generator) -> np.ndarray:
+    def _augmentation(self, frame_size: tuple[int, int] | None, coord_space: str,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One clip's random scale-rotation matrix (2, 2), its centre and its shift."""
         opts = self.options
         if coord_space == "pixel" and frame_size:
             w, h = frame_size
@@ -189,12 +212,7 @@ class ClipLoader:
         theta = np.deg2rad(rng.uniform(-opts.rotate_deg, opts.rotate_deg))
         shift = rng.uniform(-opts.shift, opts.shift, size=2) * np.array([w, h])
         rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
-        mat = (scale * rot).astype(np.float32)
-        out = kp.copy()
-        t, v = kp.shape[:2]  # one (T*V, 2) product: the same numbers as per frame, faster
-        xy = (kp[..., :2] - center).reshape(t * v, 2) @ mat.T
-        out[..., :2] = (xy + center + shift.astype(np.float32)).reshape(t, v, 2)
-        return out
+        return (scale * rot).astype(np.float32), center, shift.astype(np.float32)
 
 
 def _prefetched(jobs: Iterator[Any], depth: int = 2) -> Iterator[Any]:

@@ -278,6 +278,11 @@ class PoseStore:
         """Frame offsets (N + 1,) of the clips."""
         return self._arrays["offsets"]
 
+    def packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Keypoints (F, V, C), confidence and validity (F, V) of every frame, read-only."""
+        return (self._arrays["keypoints"], self._arrays["confidence"],
+                self._arrays["valid"].view(bool))
+
     def arrays(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Keypoints, confidence and validity of clip ``index`` as read-only views."""
         a, b = int(self._arrays["offsets"][index]), int(self._arrays["offsets"][index + 1])
