@@ -31,6 +31,26 @@ def write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
+def write_all(files: dict[Path, bytes]) -> None:
+    """Write several files atomically as one: every temporary file is written and synced
+    before the first is renamed over its target, so a full disk replaces none of them."""
+    tmps: dict[Path, Path] = {}
+    try:
+        for path, data in files.items():
+            tmps[path] = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            with open(tmps[path], "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            faults.point("atomic.replace", path)
+        for path, tmp in tmps.items():
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_json(path: str | Path, obj: Any) -> None:
     """Write pretty, key-sorted JSON to ``path`` atomically."""
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

@@ -23,6 +23,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _at_least(least: int) -> Any:
+    """An argparse type: an integer >= ``least``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {value}")
+        return value
+
+    return parse
+
+
 def _overrides(args: argparse.Namespace) -> list[str]:
     return [item for group in (args.set or []) for item in group]
 
@@ -153,6 +167,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from harness.records import parse_filters
 
     results = Path(args.results)
+    if args.reported and not Path(args.reported).is_file():
+        raise UserError(f"--reported {args.reported} is not a file; give the curated numbers "
+                        f"(a CSV like leaderboards/reported.csv) or leave the flag out")
     command = ["python", "-m", "harness", "leaderboard", "--results", args.results]
     if args.tracking_uri:
         command += ["--tracking-uri", args.tracking_uri]
@@ -285,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "or ./data)")
     p.add_argument("--force", action="store_true", help="rerun a finished cell from scratch")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--threads", type=_at_least(1), help="torch CPU threads")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_run)
 
@@ -305,8 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bench", required=True)
     p.add_argument("--preset", default="smoke")
     p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE")
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--steps", type=_at_least(1), default=10)
+    p.add_argument("--warmup", type=_at_least(0), default=2)
     p.add_argument("--data-root")
     p.set_defaults(func=cmd_throughput)
 
@@ -345,8 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "(default ./leaderboards)")
     p.add_argument("--reported", help="the curated reported numbers (default "
                                       "<out>/reported.csv)")
-    p.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples "
-                                                               "(0: no comparisons)")
+    p.add_argument("--resamples", type=_at_least(0), default=1000,
+                   help="paired bootstrap resamples (0: no comparisons)")
     p.add_argument("--no-plots", action="store_true", help="write no PNG plots")
     p.set_defaults(func=cmd_leaderboard)
 
@@ -356,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quick", action="store_true", help="smoke shapes, few steps, small "
                                                         "inputs (seconds; for tests)")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--threads", type=_at_least(1), help="torch CPU threads")
     p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
                                        "or ./data)")
     p.set_defaults(func=cmd_perf)
@@ -373,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "$MLFLOW_TRACKING_URI or ./outputs/mlflow.db)")
     p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
                                        "or ./data)")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--threads", type=_at_least(1), help="torch CPU threads")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("sweep", help="submit a grid of cells from a spec file (skips finished "
@@ -388,8 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the cells, their keys and "
                    "states and the executor parameters; submit nothing")
     p.add_argument("--max", type=int, help="submit at most N cells")
-    p.add_argument("--threads", type=int, help="torch CPU threads per cell (default: the "
-                                               "spec's)")
+    p.add_argument("--threads", type=_at_least(1), help="torch CPU threads per cell "
+                                                        "(default: the spec's)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
                                           "or sqlite under the spec's out)")
     p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
@@ -408,6 +425,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM) and exc.filename:
+            print(f"error: permission denied: {exc.filename}; make it readable (and writable "
+                  "where the harness writes) for you, or give another path", file=sys.stderr)
+            return 2
+        if exc.errno in (errno.ENOTDIR, errno.EEXIST) and exc.filename:
+            print(f"error: {exc.filename}: a file is in the way of a folder the harness needs "
+                  "there; give another path or move the file away", file=sys.stderr)
+            return 2
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
         where = f" writing {exc.filename}" if exc.filename else ""

@@ -89,10 +89,36 @@ def apply_overrides(cfg: dict[str, Any], overrides: list[str]) -> dict[str, Any]
                     " (prefix the key with '+' to add a new one)"
                 raise ConfigError(f"--set {text!r}: no key {part!r} in {where}{hint}")
             if last:
+                _check_kind(text, ".".join(path), node.get(part), value)
                 node[part] = value
             else:
                 node = node.setdefault(part, {})
     return cfg
+
+
+def _kind(value: Any) -> str | None:
+    """What a config value is, for type checks of overrides (None: any value goes)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "True or False"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "a section"
+
+
+def _check_kind(text: str, key: str, old: Any, new: Any) -> None:
+    """An override must keep the kind of the value it replaces (a number stays a number)."""
+    want, got = _kind(old), _kind(new)
+    if want is None or got is None or want == got:
+        return
+    if want == "a section":
+        raise ConfigError(f"--set {text!r}: {key} is a section; set one of its keys, e.g. "
+                          f"{key}.{next(iter(old), 'KEY')}=VALUE")
+    raise ConfigError(f"--set {text!r}: {key} takes {want} (the preset has {old!r}), not "
+                      f"{json.dumps(new)}")
 
 
 def canonical_json(obj: Any) -> str:

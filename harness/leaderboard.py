@@ -133,14 +133,21 @@ def read_reported(path: Path) -> list[Reported]:
     """The curated reported numbers of the test split, in file order."""
     if not path.is_file():
         return []
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if tuple(reader.fieldnames or ()) != REPORTED_COLUMNS:
-            raise DataError(f"{path}: expected the columns {','.join(REPORTED_COLUMNS)}; "
-                            "see leaderboards/README.md")
-        rows = list(reader)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if tuple(reader.fieldnames or ()) != REPORTED_COLUMNS:
+                raise DataError(f"{path}: expected the columns {','.join(REPORTED_COLUMNS)}; "
+                                "see leaderboards/README.md")
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: not a readable UTF-8 CSV file ({type(exc).__name__}); "
+                        "save it as UTF-8 with the columns of leaderboards/README.md") from None
     out = []
     for i, row in enumerate(rows, start=2):
+        if None in row or None in row.values():
+            raise DataError(f"{path}:{i}: expected {len(REPORTED_COLUMNS)} fields "
+                            f"({','.join(REPORTED_COLUMNS)})")
         try:
             value = float(row["value"])
         except ValueError:
@@ -484,7 +491,7 @@ def write_leaderboards(results: Path, out: Path, reported_path: Path | None = No
     reported = read_reported(reported_path or out / "reported.csv")
     rows = build_rows(records)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    files: dict[Path, bytes] = {}  # written together: a full disk leaves the old set whole
     names: dict[tuple[str, str, str], str] = {}
     if plots and rows:
         from harness.plots import plotted, table_plot
@@ -495,16 +502,14 @@ def write_leaderboards(results: Path, out: Path, reported_path: Path | None = No
             if not members:
                 continue
             names[table] = plot_name(*table)
-            path = out / "plots" / names[table]
-            atomic.write_bytes(path, table_plot(members, HEADLINE[members[0].task][0]))
-            written.append(path)
+            files[out / "plots" / names[table]] = table_plot(members,
+                                                             HEADLINE[members[0].task][0])
     for task in TASK_TITLES:
-        path = out / f"{task}.md"
-        atomic.write_text(path, task_markdown(task, [r for r in rows if r.task == task],
-                                              reported, resamples, names))
-        written.append(path)
-    index = out / "README.md"
-    atomic.write_text(index, index_markdown(rows, source, command or
-                                            f"python -m harness leaderboard --results "
-                                            f"{results}", len(records)))
-    return [*written, index]
+        files[out / f"{task}.md"] = task_markdown(
+            task, [r for r in rows if r.task == task], reported, resamples, names
+        ).encode("utf-8")
+    files[out / "README.md"] = index_markdown(
+        rows, source, command or f"python -m harness leaderboard --results {results}",
+        len(records)).encode("utf-8")
+    atomic.write_all(files)
+    return list(files)

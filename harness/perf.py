@@ -6,11 +6,15 @@ reported as a ratio to it (absolute numbers are printed too, never asserted in t
 - ``peak``: dense matmul GFLOP/s in fp32 and bf16 (2048 x 2048), the machine's peak here;
 - ``encoder``: one training step (forward, backward, AdamW) and one inference step of each
   distinct sign-encoder configuration of the methods' ``paper`` and ``smoke`` presets, in
-  fp32 and under bf16 autocast: samples/s, achieved GFLOP/s (FLOPs counted with torch's
-  ``FlopCounterMode``), the fraction of the matmul peak of that dtype, and bf16 over fp32;
+  fp32 and under bf16 autocast, and of the straightforward (N, C, T, V) formulation
+  (``methods.encoders.reference``) in fp32: samples/s, achieved GFLOP/s (FLOPs counted with
+  torch's ``FlopCounterMode``), the fraction of the matmul peak of that dtype, and each over
+  the reference; whether this machine has native bf16 (emulated bf16 is slower than fp32);
 - ``loading``: batches from the prepared memory-mapped store (``ClipLoader``) against the
   same clips read the way research loaders do (one pickle per clip, body parts selected by
-  a Python loop over frames), and against what a smoke training step consumes;
+  a Python loop over frames), doing the same work (frame choice, joint selection, padding);
+  the training loader (random frame sampling and augmentation too) against what a smoke
+  training step consumes;
 - ``metrics``: WER, BLEU-1..4 and ROUGE-L of 10,000 pairs through the harness protocols
   against the bare reference libraries (jiwer, one sacrebleu corpus BLEU);
 - ``cli``: ``python -m harness list`` start-up against a bare ``python -c pass``, and the
@@ -176,9 +180,12 @@ def loading(data_root: Path | None, clips: int, batch: int) -> dict[str, float]:
     joints = list(PartwiseSTGCN(**cfg["model"]["encoder"]).input_joints)
     indices = store.split("train")[:clips]
     opts = DataOptions.from_config(cfg["data"], joints)
-    loader = ClipLoader(store, indices, batch, opts, train=True, stage="perf")
+    # the same work as the pickle reader (frame choice, joint selection, padding), and the
+    # training loader's (random frame sampling and augmentation on top)
+    plain = ClipLoader(store, indices, batch, opts, train=False, stage="perf")
+    train = ClipLoader(store, indices, batch, opts, train=True, stage="perf")
 
-    def from_store() -> None:
+    def from_store(loader: ClipLoader) -> None:
         for b in loader.batches(0, prefetch=0):
             b.keypoints.sum()
 
@@ -191,11 +198,12 @@ def loading(data_root: Path | None, clips: int, batch: int) -> dict[str, float]:
                 pickle.dump({"keypoints": kp.copy(), "confidence": conf.copy()}, fh)
             paths.append(path)
         t_pickle = _best(lambda: _pickle_batches(paths, joints, opts.max_frames, batch), 2)
-    from_store()
-    t_store = _best(from_store, 3)
-    n = len(loader) * batch
-    return {"store_clips_s": n / t_store, "pickle_clips_s": len(indices) / t_pickle,
-            "clips": len(indices)}
+    from_store(plain)
+    t_plain = _best(lambda: from_store(plain), 3)
+    t_train = _best(lambda: from_store(train), 3)
+    return {"store_clips_s": len(indices) / t_plain,
+            "store_train_clips_s": len(train) * batch / t_train,
+            "pickle_clips_s": len(indices) / t_pickle, "clips": len(indices)}
 
 
 def metrics(pairs: int) -> dict[str, float]:
@@ -380,7 +388,8 @@ def run_suite(device: str = "cpu", quick: bool = False, data_root: Path | None =
     smoke = next(r for k, r in encoders.items() if k.startswith("smoke"))
     load["training_samples_s"] = smoke["fp32"]["train_samples_s"]
     load["over_pickle"] = load["store_clips_s"] / load["pickle_clips_s"]
-    load["over_training"] = load["store_clips_s"] / load["training_samples_s"]
+    load["train_over_pickle"] = load["store_train_clips_s"] / load["pickle_clips_s"]
+    load["over_training"] = load["store_train_clips_s"] / load["training_samples_s"]
     report["loading"] = load
     met = metrics(1000 if quick else 10000)
     met["wer_over_jiwer"] = met["jiwer_s"] / met["wer_s"]
@@ -417,9 +426,10 @@ def render(report: dict[str, Any]) -> str:
             f"{p} {row[f'{p}_over_reference_fp32_train']:.2f}x" for p in report["peak_gflops"]))
     ld = report["loading"]
     lines.append(f"loading: store {ld['store_clips_s']:.0f} clips/s, per-clip pickles "
-                 f"{ld['pickle_clips_s']:.0f} clips/s ({ld['over_pickle']:.1f}x); smoke "
-                 f"training consumes {ld['training_samples_s']:.1f} samples/s "
-                 f"({ld['over_training']:.1f}x)")
+                 f"{ld['pickle_clips_s']:.0f} clips/s ({ld['over_pickle']:.1f}x); with "
+                 f"training sampling and augmentation {ld['store_train_clips_s']:.0f} clips/s "
+                 f"({ld['train_over_pickle']:.1f}x the pickles without it); smoke training "
+                 f"consumes {ld['training_samples_s']:.1f} samples/s ({ld['over_training']:.1f}x)")
     mt = report["metrics"]
     lines.append(f"metrics on {mt['pairs']} pairs: WER {mt['wer_s']:.2f} s (jiwer alone "
                  f"{mt['jiwer_s']:.2f} s), BLEU-1..4 + ROUGE-L {mt['bleu_rouge_s']:.2f} s "

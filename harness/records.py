@@ -85,7 +85,11 @@ def from_mlflow(uri: str, experiment: str = EXPERIMENT) -> list[Record]:
     from a sqlite store's tables when they are there (importing MLflow and opening its
     store costs seconds), else through ``MlflowClient``."""
     if uri.startswith("sqlite:///"):
-        found = _from_sqlite(Path(uri[len("sqlite:///"):]), experiment)
+        db = Path(uri[len("sqlite:///"):])
+        if not db.is_file():  # the client would create an empty store there
+            raise UserError(f"--tracking-uri {uri}: there is no MLflow store at {db}; check "
+                            "the path, or use --files-only to read the result files alone")
+        found = _from_sqlite(db, experiment)
         if found is not None:
             return found
     return _from_client(uri, experiment)
@@ -136,13 +140,11 @@ def _from_client(uri: str, experiment: str) -> list[Record]:
     """The finished runs through ``MlflowClient`` (any store; web links for a server)."""
     from mlflow.exceptions import MlflowException
 
-    from harness.tracking import _quiet
+    from harness.tracking import _client, _quiet
 
     try:
-        from mlflow.tracking import MlflowClient
-
         _quiet()
-        client = MlflowClient(uri)
+        client = _client(uri)
         exp = client.get_experiment_by_name(experiment)
         if exp is None:
             raise UserError(f"--tracking-uri {uri}: no experiment {experiment!r} there; "

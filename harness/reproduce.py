@@ -52,13 +52,10 @@ def load_recording(target: str, tracking_uri: str | None = None
         files = path, folder / "config.json"
     else:
         files = _download(target, tracking_uri)
-    try:
-        result, config = (json.loads(f.read_text(encoding="utf-8")) for f in files)
-    except FileNotFoundError as exc:
-        raise DataError(f"{exc.filename} is missing: the cell's recording is incomplete") \
-            from None
-    except ValueError:
-        raise DataError(f"{files[0]} or {files[1]} is not valid JSON") from None
+    result, config = (_read_json(f) for f in files)
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise DataError(f"{files[1]} holds no resolved config (expected {{\"config\": {{...}}}} "
+                        f"as a cell writes it): the cell's recording is incomplete")
     from harness.results import problems
 
     bad = problems(result)
@@ -68,13 +65,29 @@ def load_recording(target: str, tracking_uri: str | None = None
     return result, config
 
 
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path} is missing: the cell's recording is incomplete") from None
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise DataError(f"{path} is not valid JSON ({type(exc).__name__}); the cell's "
+                        f"recording is damaged") from None
+
+
 def _download(run_id: str, tracking_uri: str | None) -> tuple[Path, Path]:
     from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
 
-    from harness.tracking import default_uri
+    from harness.tracking import _client, default_uri
 
     uri = tracking_uri or default_uri(Path("outputs"))
+    db = Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
+    if db is not None and not db.is_file():  # opening it would create an empty store
+        raise UserError(f"{run_id!r} is neither a result file nor a run id: there is no "
+                        f"MLflow store at {db}; give a cell's result.json, or the store "
+                        f"with --tracking-uri")
+    _client(uri)  # a store that cannot be opened is one line
     dest = Path(tempfile.mkdtemp(prefix="harness-reproduce-"))
     try:
         return tuple(Path(download_artifacts(run_id=run_id, artifact_path=name,
@@ -115,9 +128,9 @@ def reproduce(target: str, *, tolerance: float = 0.0, out: Path | None = None,
     from harness.provenance import code_version
     from harness.runner import RunOptions, run_cell
 
-    result, config = load_recording(target, tracking_uri)
-    if tolerance < 0:
+    if not tolerance >= 0:  # NaN too
         raise UserError(f"--tolerance {tolerance}: expected a number >= 0")
+    result, config = load_recording(target, tracking_uri)
     cfg = config["config"]
     overrides = overrides_for(result["method"], result["bench"], result["preset"], cfg)
     out = out or Path(tempfile.mkdtemp(prefix="harness-reproduce-out-"))

@@ -99,6 +99,33 @@ def resolve_config(method_name: str, bench_name: str, preset: str,
     return cfg
 
 
+#: Values every cell's training reads: key -> (the least value, whether it is a count).
+_LIMITS = {"epochs": (0, True), "batch_size": (1, True), "eval_batch_size": (1, True),
+           "eval_every": (1, True), "checkpoint_every": (0, True), "max_frames": (1, True),
+           "lr": (0, False)}
+
+
+def check_values(cfg: dict[str, Any]) -> None:
+    """Fail before anything trains on an out-of-range count, learning rate or fraction."""
+    sections = {"finetune": cfg.get("finetune"), "pretrain": cfg.get("pretrain"),
+                "data": cfg.get("data"), "pretrain.data": (cfg.get("pretrain") or {}).get("data")}
+    for name, section in sections.items():
+        for key, value in (section or {}).items() if isinstance(section, dict) else ():
+            if key not in _LIMITS or value is None:
+                continue
+            least, count = _LIMITS[key]
+            ok = (isinstance(value, int) if count else isinstance(value, (int, float))) \
+                and not isinstance(value, bool) and (value >= least if count else value > least)
+            if not ok:
+                want = f"an integer >= {least}" if count else f"a number > {least}"
+                raise ConfigError(f"{name}.{key}={value!r}: expected {want}; fix it with "
+                                  f"--set {name}.{key}=VALUE")
+    fraction = (cfg.get("data") or {}).get("train_fraction", 1.0)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
+            or not 0 < fraction <= 1:
+        raise ConfigError(f"data.train_fraction={fraction!r}: expected a fraction in (0, 1]")
+
+
 def cell_key_of(method: str, bench: str, seed: int, chash: str, fingerprint: str) -> str:
     """The identity of a cell: method, benchmark, seed, config hash and data fingerprint."""
     return short_hash(method, bench, seed, chash, fingerprint)
@@ -182,6 +209,7 @@ class CellRun:
     def __init__(self, opts: RunOptions) -> None:
         self.opts = opts
         self.cfg = resolve_config(opts.method, opts.bench, opts.preset, opts.overrides)
+        check_values(self.cfg)
         self.chash = config_hash(self.cfg)
         self.precision = self.cfg.get("precision", "fp32")
         precision.check(self.precision, "cuda")  # the name here; the device when it is known
@@ -230,6 +258,9 @@ class CellRun:
         self.timings["open_data"] = time.perf_counter() - t0
         device = _device(self.opts.device, self.world)
         precision.check(self.precision, device.type)
+        slow = precision.slow_warning(self.precision, device.type)
+        if slow:
+            self.log(f"warning: {slow}")
         self.world = init(self.world, device.type)
         try:
             return self._run(cell_dir, device, started)
@@ -534,6 +565,11 @@ def _device(name: str, world: World) -> Any:
 
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(name)
+    except RuntimeError:
+        raise UserError(f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N"
+                        ) from None
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"--device {name}: CUDA is not available on this machine")
     if name == "cuda" and world.enabled:  # one GPU per rank

@@ -82,11 +82,21 @@ def read_side(flag: str, path: Path) -> Side:
 
 
 def _read_json(flag: str, path: Path, text: str) -> dict[str, Any]:
+    twice: list[str] = []
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        twice.extend(k for i, k in enumerate(keys) if k in keys[:i])
+        return dict(pairs)
+
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=unique)
     except json.JSONDecodeError as exc:
         raise DataError(f"{flag} {path} is not valid JSON (line {exc.lineno}: {exc.msg})"
                         ) from None
+    if twice:
+        raise DataError(f"{flag} {path}: clip id {twice[0]!r} appears twice; give each clip "
+                        f"once")
     if not isinstance(obj, dict) or not obj:
         raise DataError(f"{flag} {path} must hold one JSON object {{clip_id: value}} with at "
                         f"least one clip")

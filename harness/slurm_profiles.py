@@ -76,6 +76,9 @@ def load_profile(name_or_path: str | Path) -> dict[str, Any]:
     path = _resolve(name_or_path)
     try:
         profile = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8"
+                          ) from None
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""

@@ -212,6 +212,18 @@ class PoseStore:
         if meta.get("format_version") != FORMAT_VERSION:
             raise self._corrupt(f"format version {meta.get('format_version')} is not "
                                 f"{FORMAT_VERSION}")
+        for key in ("n_frames", "n_clips", "channels"):
+            value = meta.get(key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise self._corrupt(f"{_META} has no valid {key} ({value!r})")
+        files = meta.get("files")
+        if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()) \
+                or not isinstance(meta.get("fingerprint"), str):
+            raise self._corrupt(f"{_META} lacks the checksums of its files")
+        try:
+            get_layout(meta.get("layout"))
+        except KeyError as exc:
+            raise self._corrupt(f"{_META}: {exc.args[0]}") from None
         return meta
 
     def _verify_hashes(self) -> None:

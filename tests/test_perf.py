@@ -31,5 +31,6 @@ def test_quick_suite_reports_every_figure_against_its_reference(harness):
     assert isinstance(report["native_bf16"], bool)
     load = report["loading"]
     assert load["clips"] == 64 and load["over_pickle"] > 0 and load["over_training"] > 0
+    assert load["train_over_pickle"] > 0
     assert report["metrics"]["pairs"] == 1000 and report["metrics"]["wer_over_jiwer"] > 0
     assert report["cli"]["cells"] == 5 * 4 * 2 * 5 and report["cli"]["leaderboard_s"] > 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness import faults
 from harness.config import config_hash
 from harness.errors import ConfigError, UserError
 from harness.results import problems
@@ -224,12 +225,16 @@ def test_slurm_array_is_bounded_and_queued_cells_are_not_sent_twice(harness, tmp
     assert len(spec.records.read_text().splitlines()) == 3
 
 
-def test_debug_executor_runs_in_process_and_status_reports_the_failure(harness, tmp_path):
+def test_debug_executor_runs_in_process_and_status_reports_the_failure(harness, tmp_path,
+                                                                       monkeypatch):
     spec = load_spec(write_spec(tmp_path / "d.yaml", name="d", methods=["scratch"],
-                                benches=["synth-islr"], seeds=[0],
-                                set=[*TINY, "finetune.lr=oops"], out=str(tmp_path / "out")))
+                                benches=["synth-islr"], seeds=[0], set=TINY,
+                                out=str(tmp_path / "out")))
+    # A cell that fails while it trains (a bad value now fails before anything is submitted).
+    monkeypatch.setenv("HARNESS_FAULT", "finetune.step=enospc")
+    monkeypatch.setattr(faults, "_reached", {})
     (ran,) = submit(spec, "debug", data_root=harness.data).submitted
-    assert ran.state == "failed" and "TypeError" in ran.detail
+    assert ran.state == "failed" and "No space left" in ran.detail
     (state,) = status(spec, harness.data)
     assert (state.state, state.detail, state.job_id) == ("failed", ran.detail, ran.job_id)
 

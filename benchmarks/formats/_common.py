@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -60,6 +61,8 @@ def clip_files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
     """The files under ``path`` (or ``path`` itself) with one of ``suffixes``, sorted."""
     if path.is_file():
         return [path]
+    with os.scandir(path):  # an unreadable folder is an error (rglob would see it empty)
+        pass
     return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
 
 
