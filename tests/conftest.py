@@ -37,7 +37,8 @@ class Harness:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.data = root / "data"
-        self.env = {**os.environ, "HARNESS_DATA": str(self.data), "PYTHONHASHSEED": "0"}
+        self.env = {**os.environ, "HARNESS_DATA": str(self.data), "PYTHONHASHSEED": "0",
+                    "HARNESS_CACHE": str(root / "cache")}
         self.env.pop("MLFLOW_TRACKING_URI", None)
 
     def __call__(self, *args: str, timeout: float = 900, fault: str | None = None) -> Done:

@@ -173,24 +173,32 @@ def reference(cluster, harness):
     return results(spec.parent / "out-ref")
 
 
+def _requeue(cluster: Cluster, job: str) -> bool:
+    """``scontrol requeue`` a job and let it start again at once (Slurm holds a requeued job
+    back for about two minutes otherwise); False when Slurm refused (the job had ended)."""
+    env = cluster.slurm.env
+    done = subprocess.run(["scontrol", "requeue", job], env=env, capture_output=True)
+    if done.returncode != 0:
+        return False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], env=env,
+                               capture_output=True, text=True).stdout.strip()
+        if state == "PENDING":
+            subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=env,
+                           check=True, capture_output=True)
+            break
+        time.sleep(0.2)
+    return True
+
+
 def test_requeued_cell_resumes_to_the_uninterrupted_result(cluster, harness, reference):
     spec = spec_file(harness.root / "requeue.yaml", methods=["scratch"],
                      benches=["synth-islr"], seeds=[0], set=LONG)
     cluster.sweep(str(spec))
     job = _job_of(spec)
     cell = _mid_training(spec.parent / "out-requeue")
-    scontrol = ["scontrol", "requeue", job], ["scontrol", "update", f"JobId={job}",
-                                              "StartTime=now"]
-    subprocess.run(scontrol[0], env=cluster.slurm.env, check=True, capture_output=True)
-    # Slurm holds a requeued job back (BeginTime ~2 min on); a test need not wait for it.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], env=cluster.slurm.env,
-                               capture_output=True, text=True).stdout.strip()
-        if state == "PENDING":
-            subprocess.run(scontrol[1], env=cluster.slurm.env, check=True, capture_output=True)
-            break
-        time.sleep(0.5)
+    assert _requeue(cluster, job)
     assert set(cluster.wait(spec).values()) == {"finished"}
     (result,) = results(spec.parent / "out-requeue").values()
     log = (cell / "log.txt").read_text()
@@ -257,3 +265,35 @@ def test_two_slurm_tasks_train_one_cell_data_parallel(cluster, harness):
     assert dist["model_checksums"][0] == dist["model_checksums"][1]
     assert two["metrics"] == one["metrics"]
     assert len(mlflow_runs(spec.parent / "out-ddp")) == 1
+
+
+REQUEUE_TRIALS = 6
+
+
+@pytest.mark.skipif(not os.environ.get("HARNESS_HEAVY"), reason="heavy: HARNESS_HEAVY=1")
+@pytest.mark.parametrize("trial", range(REQUEUE_TRIALS))
+def test_requeue_at_a_random_moment_ends_with_the_uninterrupted_result(cluster, harness,
+                                                                       reference, trial):
+    """Seeded trials: the job is requeued 0-20 s after it starts running (before training,
+    mid-training, during evaluation or result writing); it must end finished with the
+    uninterrupted metrics, one MLflow run, and no finished-looking partial result."""
+    import random
+
+    delay = random.Random(1000 + trial).uniform(0.0, 20.0)
+    spec = spec_file(harness.root / f"requeue{trial}.yaml", methods=["scratch"],
+                     benches=["synth-islr"], seeds=[trial % 2], set=LONG)
+    out = spec.parent / f"out-requeue{trial}"
+    cluster.sweep(str(spec))
+    job = _job_of(spec)
+    deadline = time.monotonic() + 120
+    while "running" not in cluster.states(spec).values():
+        assert time.monotonic() < deadline, "the job did not start"
+        time.sleep(0.2)
+    time.sleep(delay)
+    requeued = _requeue(cluster, job)
+    assert set(cluster.wait(spec).values()) == {"finished"}, (delay, requeued)
+    (result,) = results(out).values()
+    assert problems(result) == []
+    assert result["metrics"] == reference[result["cell_key"]]["metrics"], delay
+    runs = mlflow_runs(out)
+    assert len(runs) == 1 and runs[0][1] == "FINISHED", runs

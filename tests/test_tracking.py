@@ -49,6 +49,36 @@ def test_cells_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path: Path):
     assert len({out.strip() for out, _ in outs}) == 1  # one experiment, shared
 
 
+
+def test_a_store_copied_from_the_schema_template_equals_a_migrated_one(tmp_path, monkeypatch):
+    import sqlite3
+
+    from harness.tracking import Tracker, _schema_template
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    Tracker(f"sqlite:///{tmp_path / 'a/mlflow.db'}")  # migrated by MLflow, kept as template
+    assert _schema_template().is_file()
+    monkeypatch.chdir(tmp_path / "b")
+    Tracker(f"sqlite:///{tmp_path / 'b/mlflow.db'}")  # copied from the template
+
+    def describe(db: Path) -> tuple:
+        with sqlite3.connect(db) as con:
+            schema = con.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name"
+                                 ).fetchall()
+            revision = con.execute("SELECT version_num FROM alembic_version").fetchall()
+            experiments = con.execute("SELECT experiment_id, name, artifact_location FROM "
+                                      "experiments WHERE experiment_id = 0").fetchall()
+        con.close()
+        return schema, revision, experiments
+
+    a, b = describe(tmp_path / "a/mlflow.db"), describe(tmp_path / "b/mlflow.db")
+    assert a[:2] == b[:2]
+    assert a[2] == [(0, "Default", str(tmp_path / "a/mlruns/0"))]
+    assert b[2] == [(0, "Default", str(tmp_path / "b/mlruns/0"))]  # as MLflow would set it
+
 FINISH = """
 import sys, time
 from pathlib import Path
