@@ -53,15 +53,15 @@ def load_recording(target: str, tracking_uri: str | None = None
     else:
         files = _download(target, tracking_uri)
     result, config = (_read_json(f) for f in files)
-    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
-        raise DataError(f"{files[1]} holds no resolved config (expected {{\"config\": {{...}}}} "
-                        f"as a cell writes it): the cell's recording is incomplete")
     from harness.results import problems
 
     bad = problems(result)
     if bad:
         raise DataError(f"{files[0]} is not a finished result ({bad[0]}): nothing to "
                         f"reproduce")
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise DataError(f"{files[1]} holds no resolved config (expected {{\"config\": {{...}}}} "
+                        f"as a cell writes it): the cell's recording is incomplete")
     return result, config
 
 

@@ -68,16 +68,25 @@ def test_float64_outputs_gradients_and_statistics_are_equal(name, train):
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_float32_agrees_to_rounding(name):
+@pytest.mark.parametrize("seed", range(4))
+def test_float32_is_as_close_to_float64_as_the_reference(name, seed):
+    """In fp32 both formulations round; on these 3-clip batches with random (often clipped)
+    points the batch norms amplify that to ~1e-3 of the gradient scale for either of them
+    (measured against float64, which pins the function itself to 1e-10 above)."""
     fast, ref = pair(CONFIGS[name], torch.float32)
-    data = inputs(len(fast.input_joints), torch.float32, seed=1)
+    truth = ReferencePartwiseSTGCN(**CONFIGS[name]).double()
+    truth.load_state_dict(ref.state_dict())
+    data = inputs(len(fast.input_joints), torch.float32, seed=seed)
     a, ga, _ = run(fast, data, True)
     b, gb, _ = run(ref, data, True)
-    torch.testing.assert_close(a, b, atol=1e-5 * b.abs().max().item(), rtol=1e-4)
-    scale = max(g.abs().max().item() for g in gb.values())
-    for n in gb:  # fp32 rounding, amplified through the batch norms: 2e-4 of each gradient
-        atol = 2e-4 * gb[n].abs().max().item() + 1e-5 * scale
-        torch.testing.assert_close(ga[n], gb[n], atol=atol, rtol=0, msg=n)
+    c, gc, _ = run(truth, tuple(x.double() if x.is_floating_point() else x for x in data), True)
+    out_scale = c.abs().max().item()
+    assert (a.double() - c).abs().max().item() <= 1e-5 * out_scale
+    assert (b.double() - c).abs().max().item() <= 1e-5 * out_scale
+    scale = max(g.abs().max().item() for g in gc.values())
+    worst = max((ga[n].double() - gc[n]).abs().max().item() for n in gc) / scale
+    worst_ref = max((gb[n].double() - gc[n]).abs().max().item() for n in gc) / scale
+    assert worst <= max(5e-3, 2 * worst_ref), (worst, worst_ref)
 
 
 def test_a_different_computation_is_caught():

@@ -7,7 +7,6 @@ heavy part (``HARNESS_HEAVY=1``, ``make test-heavy``)."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import sqlite3
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.results import load_finished
-from tests.conftest import SMALL_SYNTH
+from tests.conftest import HEAVY, SMALL_SYNTH
 
 TINY = [*SMALL_SYNTH, "data.synth.pretrain_sentences=48", "pretrain.epochs=1",
         "pretrain.batch_size=16", "pretrain.checkpoint_every=1", "finetune.epochs=2",
@@ -31,7 +30,6 @@ POINTS = ["pretrain.step:2", "result.written"]
 #: The rest of the named points, with the heavy part.
 HEAVY_POINTS = ["checkpoint.replace:2", "finetune.step:3", "atomic.replace:2", "evaluate:3",
                 "result.before", "mlflow.finished"]
-HEAVY = pytest.mark.skipif(not os.environ.get("HARNESS_HEAVY"), reason="heavy: HARNESS_HEAVY=1")
 
 pytestmark = pytest.mark.slow
 

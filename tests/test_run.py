@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness.precision import native_bf16
 from harness.results import problems
 from tests.conftest import SMALL_SYNTH
 
@@ -76,6 +78,8 @@ def test_mlflow_run_has_tags_params_metrics_and_artifacts(islr_run):
     assert (out / "mlflow.db").exists()
 
 
+@pytest.mark.skipif(not (native_bf16("cpu") or os.environ.get("HARNESS_HEAVY")),
+                    reason="bf16 is emulated on this CPU (minutes): heavy part only here")
 def test_bf16_cell_stays_within_tolerance_of_fp32(harness, islr_run):
     # bf16 autocast (fp32 master weights) changes rounding, so not bit-identical; the stated
     # tolerance: top-1 within 10 points of the fp32 cell on this 20-gloss set.
@@ -151,8 +155,8 @@ def test_killed_cell_resumes_to_the_same_result(harness, islr_run):
 
 
 @pytest.mark.parametrize(("bench", "epochs", "metric", "check"), [
-    ("synth-cslr", 10, "wer", lambda v: v < 90.0),
-    ("synth-slt", 6, "bleu4", lambda v: v > 2.0),
+    ("synth-cslr", 6, "wer", lambda v: v < 90.0),
+    ("synth-slt", 4, "bleu4", lambda v: v > 2.0),
 ])
 def test_sentence_benchmarks_learn(harness, bench, epochs, metric, check):
     out = harness.root / f"out-{bench}"

@@ -17,7 +17,7 @@ from harness.errors import ConfigError, UserError
 from harness.results import problems
 from harness.runner import RunOptions, resolve_config
 from harness.sweep import CellJob, cell_key, expand, load_spec, status, submit
-from tests.conftest import SMALL_SYNTH
+from tests.conftest import HEAVY, SMALL_SYNTH
 
 SWEEPS = Path(__file__).resolve().parent.parent / "sweeps"
 TINY = [*SMALL_SYNTH, "finetune.epochs=1", "finetune.batch_size=16", "data.train_fraction=0.25"]
@@ -274,6 +274,7 @@ def test_sbatch_script_of_each_profile_is_pinned(profile, tmp_path):
 
 
 @pytest.mark.slow
+@HEAVY  # 16 processes starting torch at once: minutes on 2 cores (32 in test_tracking.py)
 def test_sixteen_cells_at_once_against_one_sqlite_store_lose_nothing(harness, tmp_path):
     """16 cells started together (local executor: one process each) write one fresh sqlite
     store that the sweep created before fan-out: 16 runs, each finished, none twice."""

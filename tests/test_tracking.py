@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import HEAVY
+
 OPEN = """
 import sys
 from harness.tracking import Tracker
@@ -134,8 +136,7 @@ def mlflow_server(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("store", [
     # sqlite: 16 cells at once through a sweep are in test_sweep.py; 32 in the heavy part
-    pytest.param("sqlite", marks=pytest.mark.skipif(not os.environ.get("HARNESS_HEAVY"),
-                                                    reason="heavy: HARNESS_HEAVY=1")),
+    pytest.param("sqlite", marks=HEAVY),
     "server"])
 def test_32_cells_finishing_at_once_lose_and_duplicate_nothing(store, tmp_path, request):
     from mlflow.tracking import MlflowClient
