@@ -30,11 +30,11 @@ run: $(STAMP)
 	$(BIN)/python -m harness run --method scratch --bench synth-islr
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # The heavy part as well: every fault-injection point and 20 seeded random kills.
 test-heavy: $(STAMP)
-	HARNESS_HEAVY=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	HARNESS_HEAVY=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -139,7 +139,26 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2 ** 32)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    deterministic_kernels()
+
+
+def deterministic_kernels() -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)`` without its cost.
+
+    The public call also sets the flag in TorchInductor's config, and importing that config
+    imports TorchDynamo and Inductor: about 2.4 s of every cell's start-up here, for a
+    compiler no cell uses. When Inductor is not loaded, only the kernel flag is set (the
+    same flag the public call sets); when it is, the public call sets both.
+    """
+    import sys
+
+    import torch
+
+    flag = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if flag is None or "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        flag(True, warn_only=True)
 
 
 PRETRAINED_FILE = "pretrained.json"

@@ -28,7 +28,8 @@ for cmd in slurmctld slurmd munged sinfo; do
 done
 export PATH="$PATH:/usr/sbin:/sbin"
 
-CPUS=${2:-$(nproc)}
+# nproc alone honours OMP_NUM_THREADS (1 in a test worker): count the cores themselves.
+CPUS=${2:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}
 [[ "$CPUS" =~ ^[1-9][0-9]*$ ]] || die "CPUS must be a positive integer, got '$CPUS'"
 mkdir -p "$1"
 DIR=$(cd "$1" && pwd)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.store import file_sha256, fingerprint_of
-from tests.conftest import SMALL_SYNTH
+from tests.conftest import SMALL_SYNTH, SMALL_WORLD
 
 RUN = ["run", "--method", "scratch", "--bench", "synth-islr", "--quiet", "--set", *SMALL_SYNTH,
        "finetune.epochs=1"]
@@ -57,7 +57,7 @@ def test_bad_arguments(harness, tmp_path, args, needles):
 @pytest.fixture(scope="module")
 def prepared(harness):
     """The small synth-islr store, prepared once: its path."""
-    done = harness("prepare", "synth-islr", "--set", *SMALL_SYNTH)
+    done = harness("prepare", "synth-islr", "--set", *SMALL_WORLD)
     assert done.code == 0, done.err
     # The session's data root holds other synth-islr stores too: take the one prepare reports.
     path = Path(done.out.splitlines()[0].rsplit(" in ", 1)[1])

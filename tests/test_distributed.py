@@ -22,7 +22,7 @@ import pytest
 from harness.data import ClipLoader, DataOptions
 from harness.distributed import World, share
 from harness.results import problems
-from tests.conftest import SMALL_SYNTH
+from tests.conftest import HEAVY, SMALL_SYNTH
 
 BASE = ["run", "--method", "scratch", "--bench", "synth-islr", "--quiet", "--threads", "1",
         "--set", *SMALL_SYNTH, "finetune.epochs=3", "finetune.batch_size=8"]
@@ -121,6 +121,7 @@ def test_two_ranks_record_one_run_over_the_whole_corpus(probe):
     assert two["mlflow"]["run_id"] and "rank 0" not in two["mlflow"]["run_id"]
 
 
+@HEAVY  # the default run checks the exact step here and a 2-task DDP cell on Slurm
 @pytest.mark.slow
 def test_two_ranks_fine_tune_the_encoder_within_tolerance_of_one(harness):
     one, _ = _cell(harness, harness.root / "ddp-full-1", [], 1)

@@ -118,12 +118,18 @@ def test_same_seed_gives_identical_metrics_and_predictions(harness, islr_run):
 
 
 def test_other_seed_is_another_cell(harness, islr_run):
-    _, first, _ = islr_run
-    out = harness.root / "out-islr-seed1"
-    assert harness(*ISLR, "--seed", "1", "--out", str(out)).code == 0
-    other = result_of(out)
-    assert other["cell_key"] != first["cell_key"]
-    assert other["config_hash"] == first["config_hash"]
+    """The planner (what sweeps use) gives the key the run recorded for seed 0, and another
+    key for seed 1: the seed is not part of the config hash but is part of the cell."""
+    from harness.runner import CellRun
+    from harness.sweep import Cell, cell_key
+
+    _, first, out = islr_run
+    cells = [Cell("scratch", "synth-islr", seed, tuple(ISLR_SET), "smoke", out)
+             for seed in (0, 1)]
+    keys = [cell_key(cell, harness.data) for cell in cells]
+    assert keys[0] == first["cell_key"] and keys[1] != keys[0]
+    hashes = {CellRun(cell.options(data_root=harness.data)).chash for cell in cells}
+    assert hashes == {first["config_hash"]}
 
 
 def test_killed_cell_resumes_to_the_same_result(harness, islr_run):
@@ -166,3 +172,18 @@ def test_sentence_benchmarks_learn(harness, bench, epochs, metric, check):
     result = result_of(out)
     assert problems(result) == []
     assert check(result["metrics"]["test"][metric]), result["metrics"]["test"]
+
+
+def test_seeding_asks_for_deterministic_kernels_without_loading_the_compiler():
+    """seed_everything sets the flag torch.use_deterministic_algorithms sets (warn-only),
+    without importing TorchInductor (seconds of every cell's start-up)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; from harness.runner import seed_everything; seed_everything(3); "
+            "print(torch.are_deterministic_algorithms_enabled(), "
+            "torch.is_deterministic_algorithms_warn_only_enabled(), "
+            "'torch._inductor' in sys.modules, torch.initial_seed())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "True", "False", "3"]

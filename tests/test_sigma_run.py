@@ -14,7 +14,7 @@ from harness.results import problems
 from harness.runner import resolve_config
 from harness.tasks import TaskSpec
 from methods.sigma import Sigma
-from tests.conftest import SMALL_SYNTH
+from tests.conftest import HEAVY, SMALL_SYNTH
 from tests.test_run import result_of
 
 TINY = [*SMALL_SYNTH, "data.synth.pretrain_sentences=96", "pretrain.epochs=2",
@@ -58,6 +58,7 @@ def test_both_stages_are_in_mlflow(islr):
     assert len(history) == 2
 
 
+@HEAVY  # the default run kills pre-training at a named point (tests/test_faults.py)
 def test_killed_in_pretraining_resumes_to_the_same_result(harness, islr):
     out = harness.root / "sigma-islr-killed"
     proc = harness.popen(*sigma("synth-islr"), "--out", str(out))
