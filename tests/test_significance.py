@@ -298,6 +298,17 @@ def test_bad_prediction_files_are_one_line_data_errors(tmp_path, islr_refs):
     path.write_text(lines[0] + "\n{not json\n")
     with pytest.raises(DataError, match=r"test.jsonl line 2 is not valid JSON"):
         load_predictions(cell)
+    # the fast reader parses the lines as one JSON array: what only that would accept is
+    # still refused line by line
+    path.write_text(f"{lines[0]}\n{lines[1]}, {lines[2]}\n")
+    with pytest.raises(DataError, match=r"test.jsonl line 2 is not valid JSON"):
+        load_predictions(cell)
+    path.write_text(f"{lines[0]}\n{lines[1][:20]}\n{lines[1][20:]}\n")
+    with pytest.raises(DataError, match=r"test.jsonl line 2 is not valid JSON"):
+        load_predictions(cell)
+    path.write_text(f"{lines[0]}\n{lines[1]}\n{lines[0]}\n")
+    with pytest.raises(DataError, match=r"test.jsonl line 3: clip '.*' appears twice"):
+        load_predictions(cell)
     path.unlink()
     with pytest.raises(DataError, match=r"test.jsonl does not exist; run the cell again") as err:
         load_predictions(cell)
