@@ -504,8 +504,12 @@ def write_leaderboards(results: Path, out: Path, reported_path: Path | None = No
             names[table] = plot_name(*table)
             files[out / "plots" / names[table]] = table_plot(members,
                                                              HEADLINE[members[0].task][0])
-    from harness.significance import serial_blas
+    from harness.significance import prefetch, serial_blas
 
+    if resamples:  # score every cell with predictions once, on every core
+        prefetch([r.folder for row in rows for r in row.records
+                  if r.predictions() is not None],
+                 {task: HEADLINE[task][0] for task in TASK_TITLES})
     with serial_blas():  # the paired comparisons: many small matrix products
         for task in TASK_TITLES:
             files[out / f"{task}.md"] = task_markdown(

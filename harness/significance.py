@@ -180,8 +180,7 @@ def compare_cells(a: Sequence[Path], b: Sequence[Path], metric: str, *,
     methods, under the metric protocol and options the cells were scored with."""
     cells = [_load_cell(c) for c in [*a, *b]]
     result = cells[0][0]
-    head = next(iter(result["signatures"].values())).split("|")[0]
-    proto = protocols.get(head.removeprefix("protocol:"), result["task"])
+    proto, lowercase = _scoring(a[0], result)
     _check_metric(proto, metric)
     family = proto.family(metric)
     signatures = {r["signatures"].get(family) for r, _ in cells}
@@ -189,8 +188,6 @@ def compare_cells(a: Sequence[Path], b: Sequence[Path], metric: str, *,
         raise DataError(f"the cells' {metric} was computed under different signatures "
                         f"({' vs '.join(sorted(map(str, signatures)))}); compare cells of "
                         f"one leaderboard table")
-    config = _read_json(a[0] / result["files"].get("config", "config.json"))
-    lowercase = bool(config.get("config", {}).get("eval", {}).get("lowercase", False))
     preds = [p for _, p in cells]
     ids = tuple(_common_ids(preds[:len(a)], preds[len(a):]))
     sums = [_cell_sums(c, _stamp(c), proto.name, metric, lowercase, ids, n_resamples, seed)
@@ -209,12 +206,73 @@ def _cell_sums(cell_dir: Path, stamp: tuple[int, ...], protocol: str, metric: st
                  n_resamples, seed)
 
 
-@lru_cache(maxsize=4096)
+def _scoring(cell_dir: Path, result: dict[str, Any]) -> tuple[protocols.Protocol, bool]:
+    """The metric protocol a finished cell was scored with, and its lowercase option."""
+    head = next(iter(result["signatures"].values())).split("|")[0]
+    proto = protocols.get(head.removeprefix("protocol:"), result["task"])
+    config = _read_json(cell_dir / result["files"].get("config", "config.json"))
+    return proto, bool(config.get("config", {}).get("eval", {}).get("lowercase", False))
+
+
+#: What ``prefetch`` computed in worker processes: ``_load_cached`` and
+#: ``_cell_statistics`` results by their arguments.
+_PREFETCHED: dict[tuple[Any, ...], Any] = {}
+
+
+def prefetch(cells: Sequence[Path], metrics: Mapping[str, str], workers: int | None = None
+             ) -> int:
+    """Load and score the test predictions of many finished cells at once, in ``workers``
+    forked processes (default: the usable cores), for the comparisons that follow
+    (``metrics``: task -> the metric they will test, e.g. ``{"slt": "bleu4"}``). Scoring is
+    most of a leaderboard's time and each cell is independent. Cells that cannot be read
+    are left for ``compare_cells`` to report. Returns the number prefetched."""
+    import multiprocessing
+    import os
+
+    workers = workers or len(os.sched_getaffinity(0))
+    todo = sorted({c for c in cells if (c, _stamp(c)) not in _PREFETCHED})
+    if workers < 2 or len(todo) < 8 * workers:  # forking would cost more than it saves
+        return 0
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for done in pool.imap_unordered(_prefetch_one, [(c, dict(metrics)) for c in todo],
+                                        chunksize=max(1, len(todo) // (8 * workers))):
+            for key, value in done:
+                _PREFETCHED[key] = value
+    return len(todo)
+
+
+def _prefetch_one(job: tuple[Path, dict[str, str]]) -> list[tuple[tuple[Any, ...], Any]]:
+    """In a worker: the cache entries of one cell (none where it cannot be read)."""
+    cell, metrics = job
+    stamp = _stamp(cell)
+    try:
+        loaded = _load_cached(cell, stamp)
+        result, preds = loaded
+        proto, lowercase = _scoring(cell, result)
+        metric = metrics.get(result["task"])
+        if metric is None or metric not in METRICS[proto.task]:
+            return [((cell, stamp), loaded)]
+        key = (cell, stamp, proto.name, metric, lowercase, tuple(sorted(preds)))
+        return [((cell, stamp), loaded), (key, _cell_statistics(*key))]
+    except (DataError, UserError):
+        return []
+
+
 def _cell_statistics(cell_dir: Path, stamp: tuple[int, ...], protocol: str, metric: str,
                      lowercase: bool, ids: tuple[str, ...]) -> np.ndarray:
     """Per-clip statistics of a cell's test predictions in ``ids`` order (``stamp``: the
     files' modification times, so that a rewritten cell is read again)."""
-    preds = _load_cached(cell_dir, stamp)[1]
+    key = (cell_dir, stamp, protocol, metric, lowercase, ids)
+    found = _PREFETCHED.get(key)
+    return found if found is not None else _statistics_cached(*key)
+
+
+@lru_cache(maxsize=4096)
+def _statistics_cached(cell_dir: Path, stamp: tuple[int, ...], protocol: str, metric: str,
+                       lowercase: bool, ids: tuple[str, ...]) -> np.ndarray:
+    """``_cell_statistics`` computed here."""
+    found = _PREFETCHED.get((cell_dir, stamp))
+    preds = (found if found is not None else _load_cached(cell_dir, stamp))[1]
     statistic = _statistic(protocols.get(protocol), metric, {"lowercase": lowercase})
     return statistic.per_clip([preds[c][0] for c in ids], {c: preds[c][1] for c in ids})
 
@@ -350,7 +408,9 @@ def _common_ids(a: Sequence[Predictions], b: Sequence[Predictions]) -> list[str]
 def _load_cell(cell_dir: Path) -> tuple[dict[str, Any], dict[str, tuple[Any, str]]]:
     """A finished cell's result and its test predictions, or a one-line DataError (cached
     while its files are unchanged: callers must not modify what it returns)."""
-    return _load_cached(cell_dir, _stamp(cell_dir))
+    stamp = _stamp(cell_dir)
+    found = _PREFETCHED.get((cell_dir, stamp))
+    return found if found is not None else _load_cached(cell_dir, stamp)
 
 
 @lru_cache(maxsize=4096)

@@ -317,6 +317,31 @@ def test_bad_prediction_files_are_one_line_data_errors(tmp_path, islr_refs):
         load_predictions(tmp_path / "nowhere")
 
 
+def test_prefetching_in_worker_processes_changes_no_comparison(tmp_path):
+    """The leaderboard scores its cells in forked workers first: the comparisons are the
+    ones computed in one process, unreadable cells are left to report themselves."""
+    from harness import significance
+
+    refs = sentences(60, ENGLISH, seed=8)
+    sig = "protocol:bleu-13a|version:1"
+    cells = [write_cell(tmp_path / f"c{i}", noisy_run(refs, ENGLISH, 0.2 + 0.02 * i, i),
+                        "slt", sig) for i in range(18)]
+    (tmp_path / "c17" / "predictions" / "test.jsonl").write_text("{broken\n")
+    pairs = [(cells[:3], cells[3:6]), (cells[6:9], cells[:3]), (cells[9:12], cells[12:16])]
+    expected = [compare_cells(a, b, "bleu4", n_resamples=200) for a, b in pairs]
+    significance._PREFETCHED.clear()
+    significance._load_cached.cache_clear()
+    significance._statistics_cached.cache_clear()
+    significance._cell_sums.cache_clear()
+    assert significance.prefetch(cells, {"slt": "bleu4"}, workers=2) == 18
+    assert len(significance._PREFETCHED) == 2 * 17  # each readable cell: loaded and scored
+    assert [compare_cells(a, b, "bleu4", n_resamples=200) for a, b in pairs] == expected
+    assert significance._statistics_cached.cache_info().currsize == 0  # all prefetched
+    with pytest.raises(DataError, match=r"c17/predictions/test\.jsonl line 1 is not valid"):
+        compare_cells(cells[16:], cells[:2], "bleu4", n_resamples=200)
+    assert significance.prefetch(cells[:4], {"slt": "bleu4"}, workers=2) == 0  # too few
+
+
 def test_compare_cells_uses_the_cells_protocol_and_options(tmp_path):
     refs = sentences(200, ENGLISH, seed=6)
     a = [noisy_run(refs, ENGLISH, 0.3, s) for s in range(2)]
