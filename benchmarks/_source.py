@@ -20,6 +20,7 @@ data lives: ``--data-root``, else ``$HARNESS_DATA``, else ``./data`` (stores), a
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from benchmarks._common import ScoredBenchmark
 from harness import atomic
+from harness.archives import Extracted, extracted, is_archive
 from harness.errors import ConfigError, DataError, UserError
 from harness.store import PoseStore
 
@@ -143,10 +145,8 @@ class SourceBenchmark(ScoredBenchmark):
 
     # -- preparing -----------------------------------------------------------------------
     def prepare(self, source: Path | None, force: bool = False, **options: Any) -> Path:
-        """Convert the source into the store; see the module docstring."""
-        from benchmarks.formats import clip_stats, detect_format, read_clips, validate
-        from harness.store import StoreWriter
-
+        """Convert the source into the store (tar and zip archives of the source or the
+        labels are extracted first, see ``harness.archives``); see the module docstring."""
         self.last_report = None
         path = self.store_dir()
         source = source or self._configured_source()
@@ -156,9 +156,34 @@ class SourceBenchmark(ScoredBenchmark):
             raise UserError(f"preparing {self.name} needs the pose files: {self.prepare_hint()}")
         if not source.exists():
             raise UserError(f"--source {source} does not exist")
-        fmt = options.get("format") or detect_format(source)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.ExitStack() as stack:
+            given, labels = source, options.get("labels")
+            shown: list[Extracted] = []  # archives extracted for this preparation
+            if is_archive(source):
+                shown.append(stack.enter_context(extracted(source, path.parent)))
+                source = shown[-1].path
+            if labels is not None and is_archive(labels):
+                shown.append(stack.enter_context(extracted(labels, path.parent)))
+                labels = shown[-1].path
+
+            def member(where: str) -> str:
+                for ex in shown:
+                    where = ex.shown(where)
+                return where
+
+            return self._prepare(path, source, given, labels, options.get("format"), member)
+
+    def _prepare(self, path: Path, source: Path, given: Path, labels_path: Path | None,
+                 fmt: str | None, shown: Callable[[str], str]) -> Path:
+        """``prepare`` from ``source`` (``given``: what the user named, an archive or the
+        same path; ``shown`` maps extracted paths back to ``ARCHIVE!member``)."""
+        from benchmarks.formats import clip_stats, detect_format, read_clips, validate
+        from harness.store import StoreWriter
+
+        fmt = fmt or detect_format(source)
         self._excluded: set[str] = set()
-        labels, label_format = self._labels(source, fmt, options.get("labels"))
+        labels, label_format = self._labels(source, fmt, labels_path)
         keep, outside = self._select(labels)
         outside |= self._excluded
         norm = self.normalisations()
@@ -167,10 +192,9 @@ class SourceBenchmark(ScoredBenchmark):
 
         errors: list[Any] = []
         stats, writer, n_written = [], None, 0
-        path.parent.mkdir(parents=True, exist_ok=True)
         report_file = path.with_name(f"{path.name}.prepare-report.json")
         info = {"adapter": type(self).__name__, "dataset": self.dataset, "version": self.version,
-                "subset": self.subset(), "format": fmt, "source": str(source),
+                "subset": self.subset(), "format": fmt, "source": shown(str(source)),
                 "label_format": label_format, "normalise": norm,
                 "expected": self.expected_counts()}
         try:
@@ -185,14 +209,14 @@ class SourceBenchmark(ScoredBenchmark):
                 if writer is None:
                     writer = StoreWriter(path, layout=clip.pose.layout,
                                          channels=clip.pose.keypoints.shape[2], info=info)
-                clip.pose.provenance.setdefault("label_source", record.source)
+                clip.pose.provenance.setdefault("label_source", shown(record.source))
                 if record.frame_range is not None:
                     clip.pose.provenance.setdefault("label_frame_range",
                                                     list(record.frame_range))
                 writer.add(clip.id, clip.pose, split=record.split, signer=record.signer,
                            gloss=gloss_norm(self.class_name(record) if self.task == "islr"
                                             else record.gloss),
-                           text=text_norm(record.text), source=clip.source)
+                           text=text_norm(record.text), source=shown(clip.source))
                 n_written += 1
             report = validate(stats, keep, self.expected_counts(), clip_errors=errors)
             self.last_report = report
@@ -200,10 +224,10 @@ class SourceBenchmark(ScoredBenchmark):
             if report.fatal or writer is None:
                 atomic.write_json(report_file, report_dict)
                 if report.fatal:
-                    raise DataError(f"{source} has {len(report.fatal)} fatal problem(s): "
+                    raise DataError(f"{given} has {len(report.fatal)} fatal problem(s): "
                                     f"{'; '.join(report.fatal)}; nothing prepared (report: "
                                     f"{report_file})")
-                raise DataError(f"no clip of {source} matches a {self.name} label of splits "
+                raise DataError(f"no clip of {given} matches a {self.name} label of splits "
                                 f"{', '.join(self.splits)}; nothing prepared (report: "
                                 f"{report_file})")
             missing = [s for s in self.splits if not any(r.split == s for r in keep.values())]

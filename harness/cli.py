@@ -308,9 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare", help="convert a benchmark's pose files into the store")
     p.add_argument("bench")
-    p.add_argument("--source", help="folder or file with the published pose data")
+    p.add_argument("--source", help="folder or file with the published pose data, or a "
+                                    "tar/zip archive of it (extracted safely)")
     p.add_argument("--format", help="source format (detected when not given)")
-    p.add_argument("--labels", help="label / annotation file")
+    p.add_argument("--labels", help="label / annotation file or folder, or an archive")
     p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
                    help="override a benchmark config value (e.g. data.synth.vocab_size=20)")
     p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "

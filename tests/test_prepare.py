@@ -98,13 +98,15 @@ def run_cell(harness, bench: str, data_root: Path, *extra: str) -> dict:
     return json.loads(path.read_text())
 
 
-def test_unisign_pickles_and_label_dicts(harness, tmp_path):
-    rng = np.random.default_rng(1)
-    clips, written, labels = islr_clips(1), {}, {}
+def unisign_release(folder: Path, seed: int = 1) -> tuple[list[dict], dict[str, tuple]]:
+    """Uni-Sign's layout under ``folder``: poses/<split>/<id>.pkl and labels/labels.<split>;
+    the clips and what each pickle holds (keypoints, scores)."""
+    rng = np.random.default_rng(seed)
+    clips, written, labels = islr_clips(seed), {}, {}
     for c in clips:
         kps = [points(rng, (1, 133, 2)).astype(np.float64) for _ in range(c["T"])]
         scores = [conf(rng, (1, 133)) for _ in range(c["T"])]
-        dump(tmp_path / "poses" / c["split"] / f"{c['id']}.pkl",
+        dump(folder / "poses" / c["split"] / f"{c['id']}.pkl",
              {"keypoints": kps, "scores": scores})
         written[c["id"]] = (np.stack([k[0] for k in kps]).astype(F32),
                             np.stack([s[0] for s in scores]))
@@ -112,8 +114,12 @@ def test_unisign_pickles_and_label_dicts(harness, tmp_path):
             "name": c["id"], "gloss": "", "text": c["word"],
             "video_path": f"{c['split']}/{c['id']}.mp4"}
     for split, entries in labels.items():
-        dump(tmp_path / "labels" / f"labels.{split}", entries, compress=True)
+        dump(folder / "labels" / f"labels.{split}", entries, compress=True)
+    return clips, written
 
+
+def test_unisign_pickles_and_label_dicts(harness, tmp_path):
+    clips, written = unisign_release(tmp_path)
     root = tmp_path / "data"
     store = prepare(harness, "wlasl", "--source", str(tmp_path / "poses"), "--labels",
                     str(tmp_path / "labels"), "--data-root", str(root))
@@ -135,6 +141,50 @@ def test_unisign_pickles_and_label_dicts(harness, tmp_path):
     result = run_cell(harness, "wlasl", root)
     assert result["benchmark"]["counts"] == {"train": 18, "dev": 6, "test": 6}
     assert result["signatures"]["topk"].startswith("protocol:islr-topk")
+
+
+def test_archives_prepare_the_same_store_as_their_folders(harness, tmp_path):
+    """Releases come as archives: a tar.gz of the poses and a zip of the labels give the
+    store their extracted folders give, with sources recorded as ARCHIVE!member and no
+    extraction folder left behind."""
+    import tarfile
+    import zipfile
+
+    unisign_release(tmp_path / "release")
+    with tarfile.open(tmp_path / "poses.tar.gz", "w:gz") as tf:
+        tf.add(tmp_path / "release" / "poses", arcname="WLASL/poses")
+    with zipfile.ZipFile(tmp_path / "labels.zip", "w") as zf:
+        for f in sorted((tmp_path / "release" / "labels").iterdir()):
+            zf.write(f, f"labels/{f.name}")
+    plain = prepare(harness, "wlasl", "--source", str(tmp_path / "release" / "poses"),
+                    "--labels", str(tmp_path / "release" / "labels"), "--data-root",
+                    str(tmp_path / "plain"))
+    packed = prepare(harness, "wlasl", "--source", str(tmp_path / "poses.tar.gz"),
+                     "--labels", str(tmp_path / "labels.zip"), "--data-root",
+                     str(tmp_path / "packed"))
+    got, want = stored(packed), stored(plain)
+    assert set(got) == set(want) and len(got) == 30
+    for clip_id, (kp, cf, valid, meta) in got.items():
+        for a, b in zip((kp, cf, valid), want[clip_id][:3], strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert (meta.split, meta.gloss, meta.fps) == (want[clip_id][3].split,
+                                                     want[clip_id][3].gloss, 25.0)
+    assert packed.meta["info"]["source"] == f"{tmp_path / 'poses.tar.gz'}!WLASL/poses"
+    assert {c.source.split("!")[0] for c in packed.clips} == {str(tmp_path / "poses.tar.gz")}
+    assert all(c.source.split("!")[1].startswith("WLASL/poses/") for c in packed.clips)
+    assert [p.name for p in (tmp_path / "packed").iterdir()] == ["wlasl2000"]
+
+    # a member that would land outside the extraction folder: one line, exit 2, no store
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(evil, "w") as tf:
+        tf.add(tmp_path / "release" / "poses", arcname="poses")
+        tf.add(tmp_path / "labels.zip", arcname="../../outside.zip")
+    done = harness("prepare", "wlasl", "--source", str(evil), "--labels",
+                   str(tmp_path / "labels.zip"), "--data-root", str(tmp_path / "evil"))
+    assert done.code == 2 and len(done.error_lines) == 1, done.err
+    assert "member '../../outside.zip' has a '..' component" in done.err
+    assert "Traceback" not in done.err and not (tmp_path / "outside.zip").exists()
+    assert not any((tmp_path / "evil").iterdir())
 
 
 def test_slrt_pickle_with_wlasl_json(harness, tmp_path):
