@@ -61,14 +61,22 @@ class Cluster:
         return {row.split()[4]: row.split()[5] for row in rows}
 
     def wait(self, spec: Path, limit_s: float = 600) -> dict[str, str]:
-        """States once no cell is pending or running."""
+        """States once no cell is pending or running and Slurm runs no job: a cell counts
+        as finished once its result.json is written, and its job completes the MLflow
+        run after that."""
         deadline = time.monotonic() + limit_s
         while True:
             states = self.states(spec)
-            if not {"pending", "running"} & set(states.values()):
+            if not {"pending", "running"} & set(states.values()) and not self.jobs():
                 return states
             assert time.monotonic() < deadline, (states, self.queue())
-            time.sleep(2)
+            time.sleep(1)
+
+    def jobs(self) -> list[str]:
+        """The ids of the jobs Slurm still has queued or running."""
+        done = subprocess.run(["squeue", "-h", "-o", "%i"], env=self.slurm.env,
+                              capture_output=True, text=True)
+        return done.stdout.split()
 
     def queue(self) -> str:
         """What Slurm says of its jobs and its node, for a failure message."""
