@@ -77,8 +77,8 @@ def _members(archive: Path) -> list[tuple[str, int, str | None]]:
     return out
 
 
-def _check(archive: Path, dest_parent: Path) -> list[tuple[str, int, str | None]]:
-    """The archive's members after checking names, kinds and the disk space they need."""
+def _check(archive: Path, dest_parent: Path) -> None:
+    """A DataError unless every member's name and kind is safe and they fit on the disk."""
     members = _members(archive)
     bad = next(((name, why) for name, _, why in members if why), None)
     if bad:
@@ -93,7 +93,6 @@ def _check(archive: Path, dest_parent: Path) -> list[tuple[str, int, str | None]
         raise DataError(f"{archive} needs {need / 1e9:.1f} GB to extract and {dest_parent} "
                         f"has {free / 1e9:.1f} GB free; free space or extract it yourself "
                         f"and pass the folder")
-    return members
 
 
 @dataclass(frozen=True)

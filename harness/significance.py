@@ -271,8 +271,7 @@ def _cell_statistics(cell_dir: Path, stamp: tuple[int, ...], protocol: str, metr
 def _statistics_cached(cell_dir: Path, stamp: tuple[int, ...], protocol: str, metric: str,
                        lowercase: bool, ids: tuple[str, ...]) -> np.ndarray:
     """``_cell_statistics`` computed here."""
-    found = _PREFETCHED.get((cell_dir, stamp))
-    preds = (found if found is not None else _load_cached(cell_dir, stamp))[1]
+    preds = _loaded(cell_dir, stamp)[1]
     statistic = _statistic(protocols.get(protocol), metric, {"lowercase": lowercase})
     return statistic.per_clip([preds[c][0] for c in ids], {c: preds[c][1] for c in ids})
 
@@ -408,7 +407,12 @@ def _common_ids(a: Sequence[Predictions], b: Sequence[Predictions]) -> list[str]
 def _load_cell(cell_dir: Path) -> tuple[dict[str, Any], dict[str, tuple[Any, str]]]:
     """A finished cell's result and its test predictions, or a one-line DataError (cached
     while its files are unchanged: callers must not modify what it returns)."""
-    stamp = _stamp(cell_dir)
+    return _loaded(cell_dir, _stamp(cell_dir))
+
+
+def _loaded(cell_dir: Path, stamp: tuple[int, ...]
+            ) -> tuple[dict[str, Any], dict[str, tuple[Any, str]]]:
+    """``_load_cached``, or what ``prefetch`` loaded for the cell at ``stamp``."""
     found = _PREFETCHED.get((cell_dir, stamp))
     return found if found is not None else _load_cached(cell_dir, stamp)
 

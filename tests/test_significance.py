@@ -342,6 +342,24 @@ def test_prefetching_in_worker_processes_changes_no_comparison(tmp_path):
     assert significance.prefetch(cells[:4], {"slt": "bleu4"}, workers=2) == 0  # too few
 
 
+def test_serial_blas_runs_blas_on_one_thread():
+    """The leaderboard's comparisons run inside it: BLAS is on one thread there and as
+    before after it."""
+    from threadpoolctl import threadpool_info
+
+    from harness.significance import serial_blas
+
+    def blas_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    np.ones((4, 4)) @ np.ones((4, 4))  # numpy's BLAS is loaded
+    before = blas_threads()
+    assert before
+    with serial_blas():
+        assert set(blas_threads()) == {1}
+    assert blas_threads() == before
+
+
 def test_compare_cells_uses_the_cells_protocol_and_options(tmp_path):
     refs = sentences(200, ENGLISH, seed=6)
     a = [noisy_run(refs, ENGLISH, 0.3, s) for s in range(2)]
