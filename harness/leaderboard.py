@@ -492,24 +492,22 @@ def write_leaderboards(results: Path, out: Path, reported_path: Path | None = No
     rows = build_rows(records)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[Path, bytes] = {}  # written together: a full disk leaves the old set whole
-    names: dict[tuple[str, str, str], str] = {}
-    if plots and rows:
-        from harness.plots import plotted, table_plot
+    tables = {}  # the plotted rows of each table
+    if plots:
+        from harness.plots import plotted
 
-        (out / "plots").mkdir(exist_ok=True)
-        for table in sorted({r.table for r in rows}):
-            members = plotted([r for r in rows if r.table == table])
-            if not members:
-                continue
-            names[table] = plot_name(*table)
-            files[out / "plots" / names[table]] = table_plot(members,
-                                                             HEADLINE[members[0].task][0])
+        tables = {t: m for t in sorted({r.table for r in rows})
+                  if (m := plotted([r for r in rows if r.table == t]))}
+    names = {table: plot_name(*table) for table in tables}
+    # the plots are drawn in a forked process while this one compares the rows
+    drawn = Forked(lambda: {names[t]: _plot(members) for t, members in tables.items()}) \
+        if tables else None
     from harness.significance import prefetch, serial_blas
 
-    if resamples:  # score every cell with predictions once, on every core
+    if resamples:  # every cell with predictions read and resampled once, up front
         prefetch([r.folder for row in rows for r in row.records
                   if r.predictions() is not None],
-                 {task: HEADLINE[task][0] for task in TASK_TITLES})
+                 {task: HEADLINE[task][0] for task in TASK_TITLES}, n_resamples=resamples)
     with serial_blas():  # the paired comparisons: many small matrix products
         for task in TASK_TITLES:
             files[out / f"{task}.md"] = task_markdown(
@@ -518,5 +516,56 @@ def write_leaderboards(results: Path, out: Path, reported_path: Path | None = No
     files[out / "README.md"] = index_markdown(
         rows, source, command or f"python -m harness leaderboard --results {results}",
         len(records)).encode("utf-8")
+    if drawn is not None:
+        (out / "plots").mkdir(exist_ok=True)
+        files.update({out / "plots" / name: png for name, png in drawn.result().items()})
     atomic.write_all(files)
     return list(files)
+
+
+def _plot(rows: list[Row]) -> bytes:
+    """The PNG of one table's plotted rows."""
+    from harness.plots import table_plot
+
+    return table_plot(rows, HEADLINE[rows[0].task][0])
+
+
+class Forked:
+    """``fn()`` computed in a forked child process while the caller goes on, on machines
+    with a second core (with one, ``result`` computes it in place). Where the child fails
+    or dies, ``result`` computes it in place too, so that an error is raised here, with its
+    traceback, and never lost in the child."""
+
+    def __init__(self, fn: Any) -> None:
+        import multiprocessing
+
+        self.fn, self.proc = fn, None
+        if len(os.sched_getaffinity(0)) < 2:
+            return
+        ctx = multiprocessing.get_context("fork")
+        self.recv, send = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_forked_child, args=(fn, send), daemon=True)
+        self.proc.start()
+        send.close()
+
+    def result(self) -> Any:
+        """What ``fn()`` returned."""
+        if self.proc is None:
+            return self.fn()
+        try:
+            ok, value = self.recv.recv()
+        except (EOFError, OSError):  # the child died before it could answer
+            ok, value = False, None
+        finally:
+            self.recv.close()
+            self.proc.join()
+        return value if ok else self.fn()
+
+
+def _forked_child(fn: Any, send: Any) -> None:
+    try:
+        answer = (True, fn())
+    except BaseException:  # the parent computes it again and raises it there
+        answer = (False, None)
+    send.send(answer)
+    send.close()

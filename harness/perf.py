@@ -237,13 +237,15 @@ def _cli_seconds(args: list[str], reps: int) -> float:
 def write_cells(root: Path, configs: int = 20, seeds: int = 5, clips: int = 100,
                 client: Any = None) -> int:
     """Finished cells in the runner's layout (5 methods x 4 benchmarks x ``configs`` x
-    ``seeds``: result.json, config.json, predictions/test.jsonl of ``clips`` test clips),
+    ``seeds``: result.json, config.json, predictions/test.jsonl of ``clips`` test clips and
+    their per-clip statistics),
     each logged to MLflow with its artifacts when ``client`` is given; the number written.
 
     Config 0 is the preset and each other config changes one thing from it (lr, epochs, the
     labelled fraction or, for sigma, no pre-training), so the tables have main rows,
     comparisons with scratch, ablations, label-efficiency tables and plots."""
     from benchmarks.metrics import protocols
+    from harness.significance import write_statistics
 
     benches = {"synth-islr": "islr", "synth-cslr": "cslr", "synth-slt": "slt", "wlasl": "islr"}
     vocabulary = ["the", "signer", "gives", "a", "book", "to", "her", "friend", "at", "school",
@@ -288,6 +290,8 @@ def write_cells(root: Path, configs: int = 20, seeds: int = 5, clips: int = 100,
                         "timings": {}, "files": {"predictions_test": "predictions/test.jsonl"},
                         "mlflow": {"tracking_uri": client.tracking_uri if client else
                                    "sqlite:///x.db", "run_id": run_id}}
+                    write_statistics(folder / "predictions" / "test.jsonl", task, signatures,
+                                     {})  # as the runner does
                     (folder / "result.json").write_text(json.dumps(result))
                     if client:
                         client.set_tag(run_id, "harness.status", "finished")

@@ -5,6 +5,8 @@ Output of a cell, under ``<out>/cells/<bench>/<method>/<cell_key>/``::
     config.json           the resolved config and the identity of the cell
     checkpoints/          <stage>.last.pt and <stage>.best.pt (resume and selection)
     predictions/dev.jsonl, predictions/test.jsonl   id, prediction, reference
+    predictions/test.stats.json   per-clip metric statistics of the test predictions, for
+                          the leaderboard's paired comparisons (harness.significance)
     log.txt               the cell's log lines
     result.json           written last and atomically: the cell is finished when it validates
 
@@ -472,6 +474,11 @@ class CellRun:
             signatures.update(scores.signatures)
             if self.world.main:
                 atomic.write_jsonl(self.cell_dir / "predictions" / f"{split}.jsonl", rows)
+        if self.world.main and "test" in loaders:  # what paired comparisons read
+            from harness.significance import write_statistics
+
+            write_statistics(self.cell_dir / "predictions" / "test.jsonl", self.bench.task,
+                             signatures, cfg.get("eval", {}))
         self.timings["evaluate"] = time.perf_counter() - t0
         summary = ", ".join(f"{k} {v:.2f}" for k, v in metrics["test"].items())
         self.log(f"test: {summary}")

@@ -23,7 +23,10 @@ it is never 0 and a method compared with itself gets p = 1.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -110,7 +113,9 @@ def paired_bootstrap(a: Sequence[Predictions], b: Sequence[Predictions], protoco
     refs = {c: a[0][c][1] for c in ids}
     stats_a, stats_b = ([statistic.per_clip([run[c][0] for c in ids], refs) for run in runs]
                         for runs in (a, b))
-    return _compare(stats_a, stats_b, statistic, proto.name, metric, n_resamples, seed)
+    return _compare_boots([_run_boot(s, statistic, n_resamples, seed) for s in stats_a],
+                          [_run_boot(s, statistic, n_resamples, seed) for s in stats_b],
+                          statistic.higher_is_better, proto.name, metric, len(ids), n_resamples)
 
 
 @lru_cache(maxsize=16)
@@ -142,23 +147,15 @@ def serial_blas() -> Any:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _compare(stats_a: list[np.ndarray], stats_b: list[np.ndarray], statistic: _Statistic,
-             protocol: str, metric: str, n_resamples: int, seed: int) -> Comparison:
-    """The bootstrap of two methods' per-clip statistics (one array per run, clip order)."""
-    return _compare_sums([_sums(s, n_resamples, seed) for s in stats_a],
-                         [_sums(s, n_resamples, seed) for s in stats_b], statistic, protocol,
-                         metric, len(stats_a[0]), n_resamples)
+def _compare_boots(boots_a: list[tuple[float, np.ndarray]],
+                   boots_b: list[tuple[float, np.ndarray]], higher_is_better: bool,
+                   protocol: str, metric: str, n_clips: int, n_resamples: int) -> Comparison:
+    """The bootstrap of two methods from their runs' ``_run_boot``: a method's statistic is
+    the mean over its runs, on the full test set and on each resample."""
+    def method(boots: list[tuple[float, np.ndarray]]) -> tuple[float, np.ndarray]:
+        return float(np.mean([obs for obs, _ in boots])), np.mean([b for _, b in boots], axis=0)
 
-
-def _compare_sums(sums_a: list[tuple[np.ndarray, np.ndarray]],
-                  sums_b: list[tuple[np.ndarray, np.ndarray]], statistic: _Statistic,
-                  protocol: str, metric: str, n_clips: int, n_resamples: int) -> Comparison:
-    """The bootstrap of two methods from their runs' ``_sums``."""
-    def method(sums: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, np.ndarray]:
-        observed = np.mean([statistic.corpus(full)[0] for full, _ in sums])
-        return float(observed), np.mean([statistic.corpus(boot) for _, boot in sums], axis=0)
-
-    (obs_a, boot_a), (obs_b, boot_b) = method(sums_a), method(sums_b)
+    (obs_a, boot_a), (obs_b, boot_b) = method(boots_a), method(boots_b)
     deltas = boot_a - boot_b
     low, high = np.percentile(deltas, [2.5, 97.5])
     below, above = ((np.count_nonzero(side) + 1) / (n_resamples + 1)
@@ -166,122 +163,371 @@ def _compare_sums(sums_a: list[tuple[np.ndarray, np.ndarray]],
     return Comparison(metric, protocol, obs_a, obs_b, obs_a - obs_b,
                       (float(low), float(high)), float(deltas.std()),
                       float(min(1.0, 2 * min(below, above))), n_clips, n_resamples,
-                      len(sums_a), len(sums_b), statistic.higher_is_better)
+                      len(boots_a), len(boots_b), higher_is_better)
 
 
 def load_predictions(cell_dir: Path) -> dict[str, tuple[Any, str]]:
     """The test predictions of a finished cell: clip id -> (prediction, reference)."""
-    return dict(_load_cell(cell_dir)[1])
+    return dict(_predictions(cell_dir, _stamp(cell_dir)))
 
 
 def compare_cells(a: Sequence[Path], b: Sequence[Path], metric: str, *,
                   n_resamples: int = 1000, seed: int = 0) -> Comparison:
     """Paired bootstrap test of ``metric`` between finished cells (one per seed) of two
-    methods, under the metric protocol and options the cells were scored with."""
-    cells = [_load_cell(c) for c in [*a, *b]]
-    result = cells[0][0]
-    proto, lowercase = _scoring(a[0], result)
+    methods, under the metric protocol and options the cells were scored with.
+
+    A cell's per-clip statistics come from the file the runner wrote beside its
+    predictions (``write_statistics``) when that file is for these exact predictions,
+    protocol and signatures; otherwise they are computed from the predictions here."""
+    cells = [*a, *b]
+    stamps = [_stamp(c) for c in cells]
+    results = [_result(c, s) for c, s in zip(cells, stamps, strict=True)]
+    proto = _protocol_of(results[0])
     _check_metric(proto, metric)
     family = proto.family(metric)
-    signatures = {r["signatures"].get(family) for r, _ in cells}
+    signatures = {r["signatures"].get(family) for r in results}
     if len(signatures) > 1:
         raise DataError(f"the cells' {metric} was computed under different signatures "
                         f"({' vs '.join(sorted(map(str, signatures)))}); compare cells of "
                         f"one leaderboard table")
-    preds = [p for _, p in cells]
-    ids = tuple(_common_ids(preds[:len(a)], preds[len(a):]))
-    sums = [_cell_sums(c, _stamp(c), proto.name, metric, lowercase, ids, n_resamples, seed)
-            for c in [*a, *b]]
-    statistic = _statistic(proto, metric, {"lowercase": lowercase})
-    return _compare_sums(sums[:len(a)], sums[len(a):], statistic, proto.name, metric,
-                         len(ids), n_resamples)
+    sides = [_sidecar(c, s) for c, s in zip(cells, stamps, strict=True)]
+    digests = {None if side is None else (side["clips"], side["clips_sha256"])
+               for side in sides}
+    if len(digests) == 1 and None not in digests:  # the same clips and references
+        n_clips = next(iter(digests))[0]
+    else:  # read the predictions, to say which clip differs where one does
+        preds = [_predictions(c, s) for c, s in zip(cells, stamps, strict=True)]
+        n_clips = len(_common_ids(preds[:len(a)], preds[len(a):]))
+    boots = [_boot(c, s, metric, n_resamples, seed) for c, s in zip(cells, stamps, strict=True)]
+    return _compare_boots(boots[:len(a)], boots[len(a):],
+                          _statistic(proto, metric, {}).higher_is_better, proto.name, metric,
+                          n_clips, n_resamples)
 
 
-@lru_cache(maxsize=4096)  # a leaderboard compares one baseline's cells with every row
-def _cell_sums(cell_dir: Path, stamp: tuple[int, ...], protocol: str, metric: str,
-               lowercase: bool, ids: tuple[str, ...], n_resamples: int, seed: int
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """``_sums`` of a cell's per-clip statistics (arguments as ``_cell_statistics``)."""
-    return _sums(_cell_statistics(cell_dir, stamp, protocol, metric, lowercase, ids),
-                 n_resamples, seed)
+# -- per-clip statistics stored beside the predictions ---------------------------------------
+
+#: Version of the statistics file's layout; a file of another version is not read.
+STATISTICS_SCHEMA = 1
 
 
-def _scoring(cell_dir: Path, result: dict[str, Any]) -> tuple[protocols.Protocol, bool]:
-    """The metric protocol a finished cell was scored with, and its lowercase option."""
-    head = next(iter(result["signatures"].values())).split("|")[0]
-    proto = protocols.get(head.removeprefix("protocol:"), result["task"])
-    config = _read_json(cell_dir / result["files"].get("config", "config.json"))
-    return proto, bool(config.get("config", {}).get("eval", {}).get("lowercase", False))
+def statistics_path(predictions: Path) -> Path:
+    """Where the per-clip statistics of a predictions file are kept (``test.jsonl`` ->
+    ``test.stats.json``)."""
+    return predictions.with_suffix(".stats.json")
 
 
-#: What ``prefetch`` computed in worker processes: ``_load_cached`` and
-#: ``_cell_statistics`` results by their arguments.
-_PREFETCHED: dict[tuple[Any, ...], Any] = {}
+def write_statistics(predictions: Path, task: str, signatures: Mapping[str, str],
+                     options: Mapping[str, Any]) -> Path:
+    """Score a cell's predictions file clip by clip, for every metric the bootstrap tests,
+    and write the statistics beside it (atomically); returns the file written.
+
+    ``signatures`` are the cell's metric signatures as its result records them and
+    ``options`` its benchmark's ``eval`` options. The file holds, next to the statistics
+    (in the order of the sorted clip ids), the SHA-256 of the predictions file, the protocol
+    and the signatures, and a digest of the clip ids and references: a reader uses the
+    statistics only when all of them match what it sees, and scores the predictions itself
+    otherwise. A leaderboard over thousands of cells thus reads numbers instead of running
+    sacrebleu and jiwer over every cell again.
+    """
+    from harness import atomic
+
+    data = predictions.read_bytes()
+    preds = _parse_rows(data.decode("utf-8"), task)
+    if preds is None:
+        raise DataError(f"{predictions} is not a well-formed {task} predictions file")
+    proto = _protocol_of({"signatures": signatures, "task": task})
+    lowercase = bool(options.get("lowercase", False))
+    ids = sorted(preds)
+    refs = {c: preds[c][1] for c in ids}
+    hyps = [preds[c][0] for c in ids]
+    content = {
+        "schema": STATISTICS_SCHEMA,
+        "predictions_sha256": hashlib.sha256(data).hexdigest(),
+        "protocol": proto.name, "lowercase": lowercase, "signatures": dict(signatures),
+        "clips": len(ids), "clips_sha256": _clips_digest(refs),
+        "statistics": {m: _flat(_statistic(proto, m, {"lowercase": lowercase})
+                                .per_clip(hyps, refs)) for m in METRICS[proto.task]},
+    }
+    path = statistics_path(predictions)
+    atomic.write_text(path, json.dumps(content, separators=(",", ":")) + "\n")
+    return path
 
 
-def prefetch(cells: Sequence[Path], metrics: Mapping[str, str], workers: int | None = None
-             ) -> int:
-    """Load and score the test predictions of many finished cells at once, in ``workers``
-    forked processes (default: the usable cores), for the comparisons that follow
-    (``metrics``: task -> the metric they will test, e.g. ``{"slt": "bleu4"}``). Scoring is
-    most of a leaderboard's time and each cell is independent. Cells that cannot be read
-    are left for ``compare_cells`` to report. Returns the number prefetched."""
+def _flat(stats: np.ndarray) -> dict[str, Any]:
+    """A (clips, k) statistics array as its shape and its values in row order, integers
+    where they are counts (all of them are; JSON reads flat integers 4x faster than nested
+    floats)."""
+    values = stats.astype(np.int64) if np.array_equal(stats, np.round(stats)) else stats
+    return {"shape": list(stats.shape), "values": values.ravel().tolist()}
+
+
+def _clips_digest(refs: Mapping[str, str]) -> str:
+    """A digest of clip ids and their references: two runs have the same test clips and
+    references exactly when their digests are equal."""
+    return hashlib.sha256(json.dumps(sorted(refs.items()), ensure_ascii=False)
+                          .encode("utf-8")).hexdigest()
+
+
+# -- finished cells, read once per state of their files -----------------------------------------
+
+#: Everything read or computed from a cell, by (function, cell, stamp, ...): the stamp
+#: (the files' modification times and sizes) makes a rewritten cell read again. ``prefetch``
+#: fills it from worker processes.
+_CACHE: dict[tuple[Any, ...], Any] = {}
+_CACHE_LIMIT = 40_000  # entries; the oldest go first (a leaderboard of 2,000 cells: 8,000)
+
+
+def _cached(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with its results (not its errors) kept in ``_CACHE``."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> Any:
+        key = (name, *args)
+        try:
+            return _CACHE[key]
+        except KeyError:
+            pass
+        value = fn(*args)
+        _keep(key, value)
+        if _ADDED is not None:
+            _ADDED.append(key)
+        return value
+
+    return wrapper
+
+
+def _keep(key: tuple[Any, ...], value: Any) -> None:
+    while len(_CACHE) >= _CACHE_LIMIT:
+        del _CACHE[next(iter(_CACHE))]
+    _CACHE[key] = value
+
+
+#: In a worker of ``prefetch``: the keys ``_cached`` added to ``_CACHE`` for the cell at
+#: hand (what the worker hands back).
+_ADDED: list[tuple[Any, ...]] | None = None
+
+
+def prefetch(cells: Sequence[Path], metrics: Mapping[str, str], workers: int | None = None,
+             n_resamples: int = 1000, seed: int = 0) -> int:
+    """Read, score and resample many finished cells at once, for the comparisons that
+    follow (``metrics``: task -> the metric they will test, e.g. ``{"slt": "bleu4"}``;
+    ``n_resamples`` and ``seed`` as they will be made). Returns the number of cells done.
+
+    Per-clip statistics are read from the cells' statistics files; cells without usable
+    ones are scored in ``workers`` forked processes (default: the usable cores) when there
+    are enough of them to pay for the forks. The resampled sums of all cells of one metric
+    and test set are then one matrix product and their corpus metrics one vectorised call
+    (the statistics are integer counts, so the sums are exact in any order and equal those
+    of one cell at a time). Cells that cannot be read are left for ``compare_cells`` to
+    report."""
+    done = {key[1:3] for key in _CACHE if key[0] == "_boot" and key[4:] == (n_resamples, seed)}
+    todo: list[tuple[Path, tuple[int, ...], str]] = []
+    for cell in sorted(set(cells)):
+        try:
+            stamp = _stamp(cell)
+            if (cell, stamp) in done:
+                continue
+            metric = metrics.get(_result(cell, stamp)["task"])
+            if metric is not None:
+                _check_metric(_protocol_of(_result(cell, stamp)), metric)
+                todo.append((cell, stamp, metric))
+        except (DataError, UserError):
+            continue
+    _score_in_workers([t for t in todo if not _holds(_sidecar(t[0], t[1]), t[2])], workers)
+    groups: dict[tuple[Any, ...], list[tuple[Path, tuple[int, ...], np.ndarray]]] = {}
+    for cell, stamp, metric in todo:
+        try:
+            stats, proto, lowercase = _statistics(cell, stamp, metric)
+        except (DataError, UserError):
+            continue
+        groups.setdefault((proto, metric, lowercase, stats.shape), []).append(
+            (cell, stamp, stats))
+    with serial_blas():
+        for (proto, metric, lowercase, (n, k)), members in groups.items():
+            statistic = _statistic(protocols.get(proto), metric, {"lowercase": lowercase})
+            stacked = np.concatenate([stats for _, _, stats in members], axis=1)  # (n, m * k)
+            full = statistic.corpus(stacked.sum(axis=0).reshape(len(members), k))
+            boot = (_resample_counts(n, n_resamples, seed) @ stacked).reshape(
+                n_resamples, len(members), k).transpose(1, 0, 2).reshape(-1, k)
+            boot = statistic.corpus(boot).reshape(len(members), n_resamples)
+            for i, (cell, stamp, _) in enumerate(members):
+                _keep(("_boot", cell, stamp, metric, n_resamples, seed),
+                      (float(full[i]), boot[i].copy()))
+    return sum(len(m) for m in groups.values())
+
+
+def _score_in_workers(todo: list[tuple[Path, tuple[int, ...], str]], workers: int | None
+                      ) -> None:
+    """``_statistics`` of cells without stored statistics, computed in forked worker
+    processes (scoring is independent per cell) and kept in ``_CACHE``."""
     import multiprocessing
     import os
 
     workers = workers or len(os.sched_getaffinity(0))
-    todo = sorted({c for c in cells if (c, _stamp(c)) not in _PREFETCHED})
     if workers < 2 or len(todo) < 8 * workers:  # forking would cost more than it saves
-        return 0
+        return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for done in pool.imap_unordered(_prefetch_one, [(c, dict(metrics)) for c in todo],
-                                        chunksize=max(1, len(todo) // (8 * workers))):
-            for key, value in done:
-                _PREFETCHED[key] = value
-    return len(todo)
+        for entries in pool.imap_unordered(_score_one, todo,
+                                           chunksize=max(1, len(todo) // (8 * workers))):
+            for key, value in entries:
+                _keep(key, value)
 
 
-def _prefetch_one(job: tuple[Path, dict[str, str]]) -> list[tuple[tuple[Any, ...], Any]]:
-    """In a worker: the cache entries of one cell (none where it cannot be read)."""
-    cell, metrics = job
-    stamp = _stamp(cell)
+def _score_one(job: tuple[Path, tuple[int, ...], str]) -> list[tuple[Any, Any]]:
+    """In a worker: what scoring one cell added to ``_CACHE`` (its predictions, which
+    ``compare_cells`` checks the clips on, and statistics; nothing where it cannot be
+    read)."""
+    global _ADDED
+    _ADDED = []
     try:
-        loaded = _load_cached(cell, stamp)
-        result, preds = loaded
-        proto, lowercase = _scoring(cell, result)
-        metric = metrics.get(result["task"])
-        if metric is None or metric not in METRICS[proto.task]:
-            return [((cell, stamp), loaded)]
-        key = (cell, stamp, proto.name, metric, lowercase, tuple(sorted(preds)))
-        return [((cell, stamp), loaded), (key, _cell_statistics(*key))]
+        _predictions(job[0], job[1])
+        _statistics(*job)
     except (DataError, UserError):
-        return []
+        pass
+    added, _ADDED = _ADDED, None
+    return [(key, _CACHE[key]) for key in added if key in _CACHE]
 
 
-def _cell_statistics(cell_dir: Path, stamp: tuple[int, ...], protocol: str, metric: str,
-                     lowercase: bool, ids: tuple[str, ...]) -> np.ndarray:
-    """Per-clip statistics of a cell's test predictions in ``ids`` order (``stamp``: the
-    files' modification times, so that a rewritten cell is read again)."""
-    key = (cell_dir, stamp, protocol, metric, lowercase, ids)
-    found = _PREFETCHED.get(key)
-    return found if found is not None else _statistics_cached(*key)
+@_cached
+def _result(cell_dir: Path, stamp: tuple[int, ...]) -> dict[str, Any]:
+    """A finished cell's result, or a one-line DataError (callers must not modify it)."""
+    result = _read_json(cell_dir / RESULT_FILE)
+    bad = problems(result) or ([] if isinstance(result["files"].get("predictions_test"), str)
+                               else ["no files.predictions_test"])
+    if bad:
+        raise DataError(f"{cell_dir / RESULT_FILE} is not a finished cell's result "
+                        f"({bad[0]}); {_RERUN}")
+    return result
 
 
-@lru_cache(maxsize=4096)
-def _statistics_cached(cell_dir: Path, stamp: tuple[int, ...], protocol: str, metric: str,
-                       lowercase: bool, ids: tuple[str, ...]) -> np.ndarray:
-    """``_cell_statistics`` computed here."""
-    preds = _loaded(cell_dir, stamp)[1]
-    statistic = _statistic(protocols.get(protocol), metric, {"lowercase": lowercase})
-    return statistic.per_clip([preds[c][0] for c in ids], {c: preds[c][1] for c in ids})
+@_cached
+def _predictions(cell_dir: Path, stamp: tuple[int, ...]) -> dict[str, tuple[Any, str]]:
+    """A finished cell's test predictions (clip id -> (prediction, reference)), or a
+    one-line DataError (callers must not modify what it returns)."""
+    result = _result(cell_dir, stamp)
+    path = cell_dir / result["files"]["predictions_test"]
+    try:
+        text = read_text("test predictions", path)
+    except DataError as exc:
+        raise DataError(f"{exc}; {_RERUN}") from None
+    task = result["task"]
+    fast = _parse_rows(text, task)
+    if fast is not None:
+        return fast
+    try:  # the reader of `harness score`, whose messages name the file and the line
+        rows = jsonl_rows("test predictions", path, text)
+    except DataError as exc:
+        raise DataError(f"{exc}; {_RERUN}") from None
+    out: dict[str, tuple[Any, str]] = {}
+    for where, row in rows:
+        if not _is_row(row, task):
+            shape = "a list of labels" if task == "islr" else "a string"
+            raise DataError(f"{path} {where} is not a {task} prediction row (id and "
+                            f"reference: strings; prediction: {shape}); {_RERUN}")
+        if row["id"] in out:
+            raise DataError(f"{path} {where}: clip {row['id']!r} appears twice; {_RERUN}")
+        out[row["id"]] = (row["prediction"], row["reference"])
+    return out
+
+
+@_cached
+def _sidecar(cell_dir: Path, stamp: tuple[int, ...]) -> dict[str, Any] | None:
+    """The statistics file beside a cell's test predictions, when it was written for
+    exactly these predictions (their SHA-256), under the protocol and signatures the
+    result records; None otherwise (the statistics are then computed from the
+    predictions)."""
+    result = _result(cell_dir, stamp)
+    path = cell_dir / result["files"]["predictions_test"]
+    try:
+        side = json.loads(statistics_path(path).read_bytes())
+        data = path.read_bytes()
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(side, dict) and side.get("schema") == STATISTICS_SCHEMA
+            and side.get("predictions_sha256") == hashlib.sha256(data).hexdigest()
+            and side.get("signatures") == result["signatures"]
+            and side.get("protocol") == _protocol_of(result).name
+            and isinstance(side.get("lowercase"), bool)
+            and isinstance(side.get("clips"), int) and isinstance(side.get("clips_sha256"), str)
+            and isinstance(side.get("statistics"), dict)):
+        return None
+    return side
+
+
+@_cached
+def _boot(cell_dir: Path, stamp: tuple[int, ...], metric: str, n_resamples: int, seed: int
+          ) -> tuple[float, np.ndarray]:
+    """A cell's corpus metric on its test set and on each of the bootstrap's resamples."""
+    stats, proto, lowercase = _statistics(cell_dir, stamp, metric)
+    return _run_boot(stats, _statistic(protocols.get(proto), metric, {"lowercase": lowercase}),
+                     n_resamples, seed)
+
+
+@_cached
+def _statistics(cell_dir: Path, stamp: tuple[int, ...], metric: str
+                ) -> tuple[np.ndarray, str, bool]:
+    """A cell's per-clip statistics of ``metric`` in sorted clip order, with the protocol
+    and lowercase option they are under: stored ones where usable, else scored here."""
+    result = _result(cell_dir, stamp)
+    side = _sidecar(cell_dir, stamp)
+    stats = _stored(side, metric)
+    if stats is not None:
+        return stats, _protocol_of(result).name, side["lowercase"]
+    proto, lowercase = _scoring(cell_dir, result)
+    preds = _predictions(cell_dir, stamp)
+    ids = sorted(preds)
+    stats = _statistic(proto, metric, {"lowercase": lowercase}).per_clip(
+        [preds[c][0] for c in ids], {c: preds[c][1] for c in ids})
+    return stats, proto.name, lowercase
+
+
+def _holds(side: dict[str, Any] | None, metric: str) -> bool:
+    """Whether a statistics file has an entry for ``metric`` (``_stored`` checks it)."""
+    return side is not None and metric in side["statistics"]
+
+
+def _stored(side: dict[str, Any] | None, metric: str) -> np.ndarray | None:
+    """A metric's per-clip statistics from a statistics file, if it holds them whole."""
+    if side is None:
+        return None
+    try:
+        entry = side["statistics"][metric]
+        stats = np.asarray(entry["values"], dtype=float).reshape(entry["shape"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    ok = stats.ndim == 2 and len(stats) == side["clips"] and np.isfinite(stats).all()
+    return stats if ok else None
+
+
+def _run_boot(stats: np.ndarray, statistic: _Statistic, n_resamples: int, seed: int
+              ) -> tuple[float, np.ndarray]:
+    """A run's corpus metric on the full test set and on each resample, from its per-clip
+    statistics."""
+    full, boot = _sums(stats, n_resamples, seed)
+    return float(statistic.corpus(full)[0]), statistic.corpus(boot)
+
+
+def _protocol_of(result: Mapping[str, Any]) -> protocols.Protocol:
+    """The metric protocol a result's signatures name."""
+    head = next(iter(result["signatures"].values())).split("|")[0]
+    return protocols.get(head.removeprefix("protocol:"), result["task"])
+
+
+def _scoring(cell_dir: Path, result: dict[str, Any]) -> tuple[protocols.Protocol, bool]:
+    """The metric protocol a finished cell was scored with, and its lowercase option."""
+    config = _read_json(cell_dir / result["files"].get("config", "config.json"))
+    return _protocol_of(result), bool(config.get("config", {}).get("eval", {})
+                                      .get("lowercase", False))
 
 
 def _stamp(cell_dir: Path) -> tuple[int, ...]:
-    """Modification times and sizes of a cell's result and predictions (0 when missing)."""
+    """Modification times and sizes of a cell's result, predictions and statistics (0 when
+    missing)."""
     out = []
-    for path in (cell_dir / RESULT_FILE, cell_dir / "predictions" / "test.jsonl"):
+    for name in (RESULT_FILE, "predictions/test.jsonl", "predictions/test.stats.json"):
         try:
-            st = path.stat()
+            st = os.stat(f"{cell_dir}/{name}")
             out += [st.st_mtime_ns, st.st_size]
         except OSError:
             out += [0, 0]
@@ -402,54 +648,6 @@ def _common_ids(a: Sequence[Predictions], b: Sequence[Predictions]) -> list[str]
                                 f"{name} than in run 1 of method a; compare runs scored "
                                 f"against the same references")
     return sorted(first)
-
-
-def _load_cell(cell_dir: Path) -> tuple[dict[str, Any], dict[str, tuple[Any, str]]]:
-    """A finished cell's result and its test predictions, or a one-line DataError (cached
-    while its files are unchanged: callers must not modify what it returns)."""
-    return _loaded(cell_dir, _stamp(cell_dir))
-
-
-def _loaded(cell_dir: Path, stamp: tuple[int, ...]
-            ) -> tuple[dict[str, Any], dict[str, tuple[Any, str]]]:
-    """``_load_cached``, or what ``prefetch`` loaded for the cell at ``stamp``."""
-    found = _PREFETCHED.get((cell_dir, stamp))
-    return found if found is not None else _load_cached(cell_dir, stamp)
-
-
-@lru_cache(maxsize=4096)
-def _load_cached(cell_dir: Path, stamp: tuple[int, ...]
-                 ) -> tuple[dict[str, Any], dict[str, tuple[Any, str]]]:
-    """``_load_cell`` of the cell as it is at ``stamp``."""
-    result = _read_json(cell_dir / RESULT_FILE)
-    bad = problems(result) or ([] if isinstance(result["files"].get("predictions_test"), str)
-                               else ["no files.predictions_test"])
-    if bad:
-        raise DataError(f"{cell_dir / RESULT_FILE} is not a finished cell's result "
-                        f"({bad[0]}); {_RERUN}")
-    path = cell_dir / result["files"]["predictions_test"]
-    try:
-        text = read_text("test predictions", path)
-    except DataError as exc:
-        raise DataError(f"{exc}; {_RERUN}") from None
-    task = result["task"]
-    fast = _parse_rows(text, task)
-    if fast is not None:
-        return result, fast
-    try:  # the reader of `harness score`, whose messages name the file and the line
-        rows = jsonl_rows("test predictions", path, text)
-    except DataError as exc:
-        raise DataError(f"{exc}; {_RERUN}") from None
-    out: dict[str, tuple[Any, str]] = {}
-    for where, row in rows:
-        if not _is_row(row, task):
-            shape = "a list of labels" if task == "islr" else "a string"
-            raise DataError(f"{path} {where} is not a {task} prediction row (id and "
-                            f"reference: strings; prediction: {shape}); {_RERUN}")
-        if row["id"] in out:
-            raise DataError(f"{path} {where}: clip {row['id']!r} appears twice; {_RERUN}")
-        out[row["id"]] = (row["prediction"], row["reference"])
-    return result, out
 
 
 def _parse_rows(text: str, task: str) -> dict[str, tuple[Any, str]] | None:

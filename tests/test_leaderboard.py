@@ -250,3 +250,17 @@ def test_a_tie_between_configs_goes_to_the_method_preset():
     prefer = preset_values("sigma", "smoke")
     assert prefer["pretrain.epochs"] == 2
     assert _changes(configs, [3, 3], prefer) == ["", "pretrain.epochs=0"]
+
+
+def test_forked_work_returns_its_value_and_raises_its_errors_here():
+    """The plots are drawn in a forked process: its value comes back, and where it fails
+    or dies the work is done again in this process, so that its error is raised here."""
+    import os
+
+    from harness.leaderboard import Forked
+
+    parent = os.getpid()
+    assert Forked(lambda: {"a.png": b"\x89PNG" * 1000}).result() == {"a.png": b"\x89PNG" * 1000}
+    with pytest.raises(ZeroDivisionError):
+        Forked(lambda: 1 // 0).result()
+    assert Forked(lambda: os._exit(3) if os.getpid() != parent else "here").result() == "here"

@@ -58,6 +58,15 @@ def test_islr_cell_learns_and_records_everything(islr_run):
     assert len(rows) == result["benchmark"]["counts"]["test"]
     top1 = 100 * sum(r["prediction"][0] == r["reference"] for r in rows) / len(rows)
     assert top1 == pytest.approx(result["metrics"]["test"]["top1"])
+    # the per-clip statistics the leaderboard's paired tests read, for these predictions
+    from harness import significance
+
+    stats = json.loads((cell / "predictions" / "test.stats.json").read_text())
+    assert stats["signatures"] == result["signatures"] and stats["clips"] == len(rows)
+    stamp = significance._stamp(cell)
+    assert significance._sidecar(cell, stamp) is not None
+    hits = significance._statistics(cell, stamp, "top1")[0]
+    assert 100 * hits[:, 0].sum() / hits[:, 1].sum() == pytest.approx(top1)
     assert "result:" in done.out and str(cell / "result.json") in done.out
 
 

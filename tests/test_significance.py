@@ -18,7 +18,8 @@ from sacrebleu.significance import PairedTest
 from benchmarks.metrics import protocols
 from harness.errors import DataError, UserError
 from harness.results import SCHEMA_VERSION
-from harness.significance import compare_cells, load_predictions, paired_bootstrap
+from harness.significance import (compare_cells, load_predictions, paired_bootstrap,
+                                  write_statistics)
 
 LABELS = [f"G{i}" for i in range(30)]
 GLOSSES = [f"W{i}" for i in range(60)] + ["loc-W1", "__EMOTION__", "S", "H"]
@@ -263,8 +264,9 @@ def test_unsupported_metric_is_a_user_error(islr_refs):
 # -- cells -----------------------------------------------------------------------------------
 
 def write_cell(folder: Path, run: dict[str, tuple[Any, str]], task: str, signature: str,
-               eval_options: dict[str, Any] | None = None) -> Path:
-    """A finished cell as the runner leaves it: result.json, config.json, test predictions."""
+               eval_options: dict[str, Any] | None = None, stats: bool = False) -> Path:
+    """A finished cell as the runner leaves it: result.json, config.json, test predictions
+    (and, with ``stats``, their per-clip statistics)."""
     (folder / "predictions").mkdir(parents=True)
     rows = [{"id": c, "prediction": p, "reference": r} for c, (p, r) in run.items()]
     (folder / "predictions" / "test.jsonl").write_text(
@@ -278,6 +280,9 @@ def write_cell(folder: Path, run: dict[str, tuple[Any, str]], task: str, signatu
               "environment": {}, "timings": {}, "mlflow": {},
               "files": {"config": "config.json", "predictions_test": "predictions/test.jsonl"}}
     (folder / "result.json").write_text(json.dumps(result))
+    if stats:
+        write_statistics(folder / "predictions" / "test.jsonl", task, result["signatures"],
+                         eval_options or {})
     return folder
 
 
@@ -317,29 +322,98 @@ def test_bad_prediction_files_are_one_line_data_errors(tmp_path, islr_refs):
         load_predictions(tmp_path / "nowhere")
 
 
-def test_prefetching_in_worker_processes_changes_no_comparison(tmp_path):
-    """The leaderboard scores its cells in forked workers first: the comparisons are the
-    ones computed in one process, unreadable cells are left to report themselves."""
+def forget_cells() -> None:
+    """Empty what the module keeps of the cells it read (as a new process starts)."""
+    from harness import significance
+
+    significance._CACHE.clear()
+
+
+def test_prefetching_changes_no_comparison(tmp_path):
+    """The leaderboard reads, scores (in forked workers) and resamples (all cells of a
+    metric at once) its cells first: the comparisons are those of one cell at a time, and
+    unreadable cells are left to report themselves."""
     from harness import significance
 
     refs = sentences(60, ENGLISH, seed=8)
     sig = "protocol:bleu-13a|version:1"
     cells = [write_cell(tmp_path / f"c{i}", noisy_run(refs, ENGLISH, 0.2 + 0.02 * i, i),
-                        "slt", sig) for i in range(18)]
-    (tmp_path / "c17" / "predictions" / "test.jsonl").write_text("{broken\n")
+                        "slt", sig, stats=i % 3 == 0) for i in range(30)]
+    (tmp_path / "c29" / "predictions" / "test.jsonl").write_text("{broken\n")
     pairs = [(cells[:3], cells[3:6]), (cells[6:9], cells[:3]), (cells[9:12], cells[12:16])]
+    forget_cells()
     expected = [compare_cells(a, b, "bleu4", n_resamples=200) for a, b in pairs]
-    significance._PREFETCHED.clear()
-    significance._load_cached.cache_clear()
-    significance._statistics_cached.cache_clear()
-    significance._cell_sums.cache_clear()
-    assert significance.prefetch(cells, {"slt": "bleu4"}, workers=2) == 18
-    assert len(significance._PREFETCHED) == 2 * 17  # each readable cell: loaded and scored
-    assert [compare_cells(a, b, "bleu4", n_resamples=200) for a, b in pairs] == expected
-    assert significance._statistics_cached.cache_info().currsize == 0  # all prefetched
-    with pytest.raises(DataError, match=r"c17/predictions/test\.jsonl line 1 is not valid"):
-        compare_cells(cells[16:], cells[:2], "bleu4", n_resamples=200)
-    assert significance.prefetch(cells[:4], {"slt": "bleu4"}, workers=2) == 0  # too few
+    forget_cells()
+    assert significance.prefetch(cells, {"slt": "bleu4"}, workers=2, n_resamples=200) == 29
+    scored_here = []
+    significance._ADDED = scored_here  # what compare_cells computes from here on
+    try:
+        assert [compare_cells(a, b, "bleu4", n_resamples=200) for a, b in pairs] == expected
+    finally:
+        significance._ADDED = None
+    assert not [k for k in scored_here if k[0] in ("_statistics", "_boot")]  # all prefetched
+    with pytest.raises(DataError, match=r"c29/predictions/test\.jsonl line 1 is not valid"):
+        compare_cells(cells[28:], cells[:2], "bleu4", n_resamples=200)
+
+
+def test_stored_statistics_give_the_comparison_of_the_predictions(tmp_path):
+    """The per-clip statistics the runner stores beside the predictions are read instead of
+    scoring them, and give the same comparison; they are ignored (the predictions scored)
+    where they were written for other predictions, another protocol or other signatures."""
+    from harness import significance
+
+    refs = sentences(50, ENGLISH, seed=3)
+    sig = "protocol:bleu-13a|version:1"
+    runs = [noisy_run(refs, ENGLISH, e, i) for i, e in enumerate([0.2, 0.25, 0.5, 0.55])]
+    plain = [write_cell(tmp_path / f"p{i}", r, "slt", sig) for i, r in enumerate(runs)]
+    stored = [write_cell(tmp_path / f"s{i}", r, "slt", sig, stats=True)
+              for i, r in enumerate(runs)]
+    for metric in ("bleu1", "bleu4"):
+        forget_cells()
+        expected = compare_cells(plain[:2], plain[2:], metric, n_resamples=300)
+        forget_cells()
+        assert compare_cells(stored[:2], stored[2:], metric, n_resamples=300) == expected
+        assert not [k for k in significance._CACHE if k[0] == "_predictions"]  # not parsed
+
+    # stored numbers are what is used: forged ones (for these very predictions) change it
+    stats_file = stored[0] / "predictions" / "test.stats.json"
+    good = stats_file.read_text()
+    forged = json.loads(good)
+    entry = forged["statistics"]["bleu4"]
+    entry["values"] = [0] * len(entry["values"])
+    stats_file.write_text(json.dumps(forged))
+    forget_cells()
+    assert compare_cells(stored[:2], stored[2:], "bleu4", n_resamples=300).a != expected.a
+
+    # ... but not where they are not for these predictions, protocol or signatures
+    def changed(edit):
+        doc = json.loads(good)
+        edit(doc)
+        stats_file.write_text(json.dumps(doc))
+        forget_cells()
+        return compare_cells(stored[:2], stored[2:], "bleu4", n_resamples=300)
+
+    doc = json.loads(good)
+    for key, value in [("predictions_sha256", "0" * 64), ("protocol", "bleu-none"),
+                       ("signatures", {"bleu": sig + "|tok:none"}), ("schema", 99)]:
+        assert changed(lambda d, k=key, v=value: d.update({k: v, "statistics":
+                                                          forged["statistics"]})) == expected
+    assert changed(lambda d: d["statistics"]["bleu4"].update(shape=[7, 3])) == expected
+    stats_file.write_text("{not json")
+    forget_cells()
+    assert compare_cells(stored[:2], stored[2:], "bleu4", n_resamples=300) == expected
+    assert doc["clips"] == 50 and doc["lowercase"] is False
+
+
+def test_stored_statistics_still_say_which_clips_differ(tmp_path, islr_refs):
+    """Runs of other test clips are refused as without stored statistics."""
+    sig = "protocol:islr-topk|version:1"
+    a = write_cell(tmp_path / "a", islr_run(islr_refs, 0.5, 0), "islr", sig, stats=True)
+    fewer = dict(list(islr_run(islr_refs, 0.5, 1).items())[:-1])
+    b = write_cell(tmp_path / "b", fewer, "islr", sig, stats=True)
+    forget_cells()
+    with pytest.raises(DataError, match=r"covers other clips than run 1 of method a \(1 miss"):
+        compare_cells([a], [b], "top1", n_resamples=50)
 
 
 def test_serial_blas_runs_blas_on_one_thread():
