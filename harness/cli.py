@@ -79,6 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       tracking_uri=args.tracking_uri,
                       data_root=Path(args.data_root) if args.data_root else None,
                       force=args.force, device=args.device, threads=args.threads,
+                      loader_workers=args.loader_workers,
                       quiet=args.quiet)
     outcome = run_cell(opts)
     if not outcome.main:  # another rank of a data-parallel cell: rank 0 reports
@@ -303,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rerun a finished cell from scratch")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--threads", type=_at_least(1), help="torch CPU threads")
+    p.add_argument("--loader-workers", type=_at_least(0), default=0,
+                   help="build batches in this many processes (default 0: in a background "
+                        "thread, which keeps up with CPU training; see docs/performance.md)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_run)
 

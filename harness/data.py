@@ -90,10 +90,20 @@ def train_subset(store: PoseStore, indices: Sequence[int], data: dict[str, Any],
 
 
 class ClipLoader:
-    """Iterates over batches of clips of one split of a store."""
+    """Iterates over batches of clips of one split of a store.
+
+    Batches are built ahead of the consumer: in a background thread (``workers=0``), or in
+    ``workers`` forked processes through torch's ``DataLoader``, for when one thread cannot
+    keep up with the training step (a GPU). Every batch depends only on its position, so the
+    two give the same batches, bit for bit. ``pin_memory`` (for CUDA) puts each batch in
+    page-locked memory before it is handed over, so that ``Batch.to`` copies it to the
+    device asynchronously.
+    """
 
     def __init__(self, store: PoseStore, indices: Sequence[int], batch_size: int,
-                 options: DataOptions, *, train: bool, seed: int = 0, stage: str = "") -> None:
+                 options: DataOptions, *, train: bool, seed: int = 0, stage: str = "",
+                 workers: int = 0, pin_memory: bool = False) -> None:
+        self.workers, self.pin_memory = workers, pin_memory
         self.store = store
         self.indices = np.asarray(indices, dtype=np.int64)
         self.batch_size = batch_size
@@ -124,15 +134,21 @@ class ClipLoader:
         order = self._order(epoch)
         first, step = every
         numbers = [b for b in range(start, len(self)) if b % step == first]
-        slices = [order[b * self.batch_size:(b + 1) * self.batch_size] for b in numbers]
-        if prefetch <= 0:
-            for b, chunk in zip(numbers, slices, strict=True):
-                yield self.make_batch(chunk, epoch, b)
+        jobs = [(order[b * self.batch_size:(b + 1) * self.batch_size], b) for b in numbers]
+        if self.workers > 0 and jobs:
+            yield from _in_workers(self, epoch, jobs, max(prefetch, 1))
             return
-        yield from _prefetched(
-            (lambda b=b, chunk=chunk: self.make_batch(chunk, epoch, b))
-            for b, chunk in zip(numbers, slices, strict=True)
-        )
+        if prefetch <= 0:
+            for chunk, b in jobs:
+                yield self._ready(chunk, epoch, b)
+            return
+        yield from _prefetched((lambda b=b, chunk=chunk: self._ready(chunk, epoch, b))
+                               for chunk, b in jobs)
+
+    def _ready(self, chunk: np.ndarray, epoch: int, number: int) -> Batch:
+        """``make_batch``, pinned where the loader pins."""
+        batch = self.make_batch(chunk, epoch, number)
+        return batch.pin_memory() if self.pin_memory else batch
 
     def make_batch(self, chunk: np.ndarray, epoch: int, number: int) -> Batch:
         """Load, sample, augment and pad the clips ``chunk`` into one batch.
@@ -213,6 +229,30 @@ class ClipLoader:
         shift = rng.uniform(-opts.shift, opts.shift, size=2) * np.array([w, h])
         rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
         return (scale * rot).astype(np.float32), center, shift.astype(np.float32)
+
+
+def _in_workers(loader: ClipLoader, epoch: int, jobs: list[tuple[np.ndarray, int]],
+                depth: int) -> Iterator[Batch]:
+    """The batches ``jobs`` ((clip indices, batch number) each) of ``epoch``, built in
+    ``loader.workers`` forked processes by torch's ``DataLoader``, in order, ``depth`` ahead
+    per worker (and pinned by its thread where the loader pins)."""
+    from torch.utils.data import DataLoader
+
+    class Batches(torch.utils.data.Dataset):  # type: ignore[type-arg]
+        def __len__(self) -> int:
+            return len(jobs)
+
+        def __getitem__(self, i: int) -> Batch:
+            chunk, number = jobs[i]
+            return loader.make_batch(chunk, epoch, number)
+
+    # fork: the workers share the memory-mapped store and need nothing pickled to start.
+    # The DataLoader draws its workers' seeds from a generator: its own, so that it does not
+    # draw from the global one (dropout) and change the training (the batches use none).
+    yield from DataLoader(Batches(), batch_size=None, shuffle=False,
+                          num_workers=min(loader.workers, len(jobs)), prefetch_factor=depth,
+                          pin_memory=loader.pin_memory, multiprocessing_context="fork",
+                          generator=torch.Generator().manual_seed(0))
 
 
 def _prefetched(jobs: Iterator[Any], depth: int = 2) -> Iterator[Any]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import random
 import statistics
@@ -201,8 +202,21 @@ def loading(data_root: Path | None, clips: int, batch: int) -> dict[str, float]:
     from_store(plain)
     t_plain = _best(lambda: from_store(plain), 3)
     t_train = _best(lambda: from_store(train), 3)
+    # whole epochs as the trainer reads them: batches built ahead in the background thread,
+    # and in worker processes (forked at the start of each epoch)
+    workers = min(4, len(os.sched_getaffinity(0)))
+    procs = ClipLoader(store, indices, batch, opts, train=True, stage="perf", workers=workers)
+
+    def epoch(loader: ClipLoader) -> None:
+        for b in loader.batches(0):
+            b.keypoints.sum()
+
+    t_thread = _best(lambda: epoch(train), 3)
+    t_procs = _best(lambda: epoch(procs), 3)
     return {"store_clips_s": len(indices) / t_plain,
             "store_train_clips_s": len(train) * batch / t_train,
+            "thread_epoch_clips_s": len(train) * batch / t_thread,
+            "workers_epoch_clips_s": len(train) * batch / t_procs, "workers": workers,
             "pickle_clips_s": len(indices) / t_pickle, "clips": len(indices)}
 
 
@@ -446,6 +460,9 @@ def render(report: dict[str, Any]) -> str:
                  f"training sampling and augmentation {ld['store_train_clips_s']:.0f} clips/s "
                  f"({ld['train_over_pickle']:.1f}x the pickles without it); smoke training "
                  f"consumes {ld['training_samples_s']:.1f} samples/s ({ld['over_training']:.1f}x)")
+    lines.append(f"  an epoch of {ld['clips']} clips as the trainer reads it: background thread "
+                 f"{ld['thread_epoch_clips_s']:.0f} clips/s, {ld['workers']} worker processes "
+                 f"{ld['workers_epoch_clips_s']:.0f} clips/s (--loader-workers)")
     mt = report["metrics"]
     lines.append(f"metrics on {mt['pairs']} pairs: WER {mt['wer_s']:.2f} s (jiwer alone "
                  f"{mt['jiwer_s']:.2f} s), BLEU-1..4 + ROUGE-L {mt['bleu_rouge_s']:.2f} s "

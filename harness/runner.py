@@ -64,6 +64,7 @@ class RunOptions:
     force: bool = False
     device: str = "auto"
     threads: int | None = None
+    loader_workers: int = 0  # batches built in this many processes (0: a background thread)
     quiet: bool = False
 
 
@@ -439,8 +440,9 @@ class CellRun:
         ft = cfg["finetune"]
         batch_size = int(ft["batch_size"])
         eval_bs = int(ft.get("eval_batch_size", batch_size))
+        feed = self._feed(device)
         loaders = {split: ClipLoader(store, store.split(split), eval_bs, data_opts,
-                                     train=False) for split in self.bench.splits
+                                     train=False, **feed) for split in self.bench.splits
                    if split != "train"}
         train_ids = train_subset(store, store.split("train"), cfg["data"],
                                  by_gloss=self.task == "islr")
@@ -448,7 +450,7 @@ class CellRun:
             self.log(f"fine-tuning on {len(train_ids)} of {len(store.split('train'))} "
                      f"training clips (data.train_fraction)")
         train_loader = ClipLoader(store, train_ids, batch_size, data_opts,
-                                  train=True, seed=opts.seed, stage="finetune")
+                                  train=True, seed=opts.seed, stage="finetune", **feed)
         metric, higher = SELECTION[self.task]
         select = self.bench.select_split
 
@@ -524,7 +526,7 @@ class CellRun:
                     (shared / "checkpoints").mkdir(exist_ok=True)
                     loader = ClipLoader(pstore, pstore.split("train"), int(pre["batch_size"]),
                                         data_opts, train=True, seed=self.opts.seed,
-                                        stage="pretrain")
+                                        stage="pretrain", **self._feed(device))
                     self.log(f"pretrain: {len(texts)} pose+text pairs from {pstore.path} "
                              f"into {shared}")
                     trainer = Trainer(model, "pretrain", StageConfig.from_config(pre), loader,
@@ -554,6 +556,12 @@ class CellRun:
                 "key", "epochs", "history", "checkpoint", "checkpoint_sha256")})
         self.timings["pretrain"] = time.perf_counter() - t0
         return model, record
+
+    def _feed(self, device: Any) -> dict[str, Any]:
+        """How loaders hand batches over: built in ``--loader-workers`` processes (else a
+        thread), and pinned for an asynchronous copy where the device is CUDA. Neither
+        changes a batch, so neither is part of the config."""
+        return {"workers": self.opts.loader_workers, "pin_memory": device.type == "cuda"}
 
     def _score(self, model: Any, loader: Any, split: str, *, final: bool,
                device: Any) -> tuple[Any, list[dict[str, Any]]]:

@@ -17,6 +17,8 @@ A spec (YAML, or a python file read with mmengine's Config like the presets) nam
     out: outputs/sigma-synth-islr   # default outputs/<name>, relative to the current folder
     profile: cpu                    # a cluster profile (slurm/profiles/), or --profile
     threads: 2                      # torch CPU threads of each cell
+    loader_workers: 4               # processes building each cell's batches (default 0:
+                                    # a thread; pays where a GPU trains faster than it)
 
 Cells = seeds x benches x methods x variants x grid points. A cell's overrides are ``set``,
 then its benchmark's ``bench_set``, its method's ``method_set``, its variant's ``set``, then
@@ -57,7 +59,7 @@ from harness.runner import RunOptions
 
 EXECUTORS = ("slurm", "local", "debug")
 SPEC_KEYS = ("name", "methods", "benches", "seeds", "preset", "set", "grid", "variants",
-             "bench_set", "method_set", "out", "profile", "threads")
+             "bench_set", "method_set", "out", "profile", "threads", "loader_workers")
 _VARIANT_KEYS = ("name", "set", "methods")
 _METHOD_SECTIONS = ("model", "finetune", "pretrain", "precision", "method")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -91,6 +93,7 @@ class SweepSpec:
     out: Path = Path("outputs")
     profile: str | None = None
     threads: int | None = None
+    loader_workers: int = 0
 
     @property
     def home(self) -> Path:
@@ -242,6 +245,9 @@ def load_spec(path: str | Path) -> SweepSpec:
     if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool)
                                 or threads < 1):
         raise ConfigError(f"{path}: threads must be a positive integer")
+    workers = raw.get("loader_workers", 0)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+        raise ConfigError(f"{path}: loader_workers must be an integer >= 0")
     profile = raw.get("profile")
     if profile is not None and not isinstance(profile, str):
         raise ConfigError(f"{path}: profile must be the name or path of a cluster profile")
@@ -252,7 +258,8 @@ def load_spec(path: str | Path) -> SweepSpec:
                      preset=preset, set=_overrides(raw.get("set"), "set", path),
                      grid={str(k): list(v) for k, v in grid.items()}, variants=variants,
                      bench_set=bench_set, method_set=method_set,
-                     out=Path(out).expanduser().resolve(), profile=profile, threads=threads)
+                     out=Path(out).expanduser().resolve(), profile=profile, threads=threads,
+                     loader_workers=workers)
 
 
 def _per_name(raw: dict[str, Any], key: str, names: list[str], what: str,
@@ -684,7 +691,8 @@ def submit(spec: SweepSpec, executor: str = "slurm", *, profile: str | None = No
     uri = tracking_uri or default_uri(spec.out)
     Tracker(uri, artifact_root=spec.out / "mlartifacts")  # schema + experiment, once
     root = default_data_root(data_root).resolve()
-    opts = [s.cell.options(data_root=root, tracking_uri=uri, threads=threads or spec.threads)
+    opts = [s.cell.options(data_root=root, tracking_uri=uri, threads=threads or spec.threads,
+                           loader_workers=spec.loader_workers)
             for s in todo]
     pool = submitit.AutoExecutor(folder=spec.jobs_dir, cluster=executor)
     try:

@@ -62,6 +62,14 @@ class Batch:
         rgb = self.rgb.to(device, non_blocking=True) if self.rgb is not None else None
         return Batch(self.ids, gloss=self.gloss, text=self.text, rgb=rgb, **move)
 
+    def pin_memory(self) -> Batch:
+        """The same batch with its tensors in page-locked memory (CUDA only), from which
+        ``to`` copies asynchronously; torch's ``DataLoader`` calls this when it pins."""
+        pinned = {k: getattr(self, k).pin_memory()
+                  for k in ("keypoints", "confidence", "valid", "frame_mask")}
+        rgb = self.rgb.pin_memory() if self.rgb is not None else None
+        return Batch(self.ids, gloss=self.gloss, text=self.text, rgb=rgb, **pinned)
+
     def part(self, rows: slice) -> Batch:
         """The clips ``rows`` of this batch (a rank's share), padded as in the whole batch."""
         rgb = self.rgb[rows] if self.rgb is not None else None

@@ -110,3 +110,50 @@ def test_training_batches_equal_the_straightforward_assembly(store):
         chunk = order[number * 4:(number + 1) * 4]
         ref = _reference_batch(store, chunk, opts, 5, loader.stage_key, 1, number)
         assert np.array_equal(batch.keypoints.numpy(), ref)  # bit for bit
+
+
+def _all_fields(batch):
+    return (batch.ids, batch.gloss, batch.text,
+            [t.numpy().copy() for t in (batch.keypoints, batch.confidence, batch.valid,
+                                        batch.frame_mask)])
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_worker_processes_build_the_threads_batches(store, train):
+    """Batches built in worker processes (--loader-workers) are those of the background
+    thread, bit for bit, in order, from any start and for any rank's share."""
+    split = store.split("train" if train else "dev")
+    kwargs = {"train": train, "seed": 5, "stage": "ft"}
+    thread = ClipLoader(store, split, 3, OPTS, **kwargs)
+    procs = ClipLoader(store, split, 3, OPTS, workers=2, **kwargs)
+    for epoch, start, every in [(0, 0, (0, 1)), (4, 1, (0, 1)), (1, 0, (1, 2))]:
+        want = [_all_fields(b) for b in thread.batches(epoch, start=start, every=every)]
+        got = [_all_fields(b) for b in procs.batches(epoch, start=start, every=every)]
+        assert len(got) == len(want) > 0
+        for (ia, ga, ta, arrays_a), (ib, gb, tb, arrays_b) in zip(want, got, strict=True):
+            assert (ia, ga, ta) == (ib, gb, tb)
+            assert all(np.array_equal(a, b) for a, b in zip(arrays_a, arrays_b, strict=True))
+
+
+def test_a_worker_error_reaches_the_consumer(store, monkeypatch):
+    """A batch that fails in a worker process fails the loop that reads it (with the
+    worker's error), instead of hanging or being skipped."""
+    loader = ClipLoader(store, store.split("train"), 4, OPTS, train=True, workers=2)
+
+    def broken(*args):
+        raise ValueError("clip 7 is broken")
+
+    monkeypatch.setattr(loader, "make_batch", broken)
+    with pytest.raises(ValueError, match="clip 7 is broken"):
+        list(loader.batches(0))
+
+
+def test_worker_processes_leave_the_global_generator_alone(store):
+    """Dropout draws from torch's global generator: reading batches through worker
+    processes must not draw from it, or training would differ from the thread's."""
+    loader = ClipLoader(store, store.split("train"), 4, OPTS, train=True, workers=2)
+    torch.manual_seed(11)
+    list(loader.batches(0))
+    after = torch.rand(3)
+    torch.manual_seed(11)
+    assert torch.equal(torch.rand(3), after)

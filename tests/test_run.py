@@ -115,9 +115,10 @@ def test_finished_cell_is_skipped_and_keeps_one_run(harness, islr_run):
 
 
 def test_same_seed_gives_identical_metrics_and_predictions(harness, islr_run):
+    """... also when the batches are built in worker processes (--loader-workers)."""
     _, first, out1 = islr_run
     out2 = harness.root / "out-islr-repeat"
-    assert harness(*ISLR, "--out", str(out2)).code == 0
+    assert harness(*ISLR, "--loader-workers", "2", "--out", str(out2)).code == 0
     second = result_of(out2)
     assert second["cell_key"] == first["cell_key"]
     assert second["metrics"] == first["metrics"]
