@@ -199,7 +199,8 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     report = run_suite(args.device, quick=args.quick,
-                       data_root=Path(args.data_root) if args.data_root else None)
+                       data_root=Path(args.data_root) if args.data_root else None,
+                       compiled=args.compile)
     print(json.dumps(report, indent=2, sort_keys=True) if args.json else render(report), end="")
     return 0
 
@@ -379,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smoke shapes, few steps, small "
                                                         "inputs (seconds; for tests)")
     p.add_argument("--threads", type=_at_least(1), help="torch CPU threads")
+    p.add_argument("--compile", action="store_true", help="also time the smoke encoders "
+                   "under torch.compile (compile=true; minutes of compilation on a CPU)")
     p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
                                        "or ./data)")
     p.set_defaults(func=cmd_perf)

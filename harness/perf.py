@@ -88,9 +88,12 @@ def encoder_configs() -> dict[str, tuple[dict[str, Any], list[str]]]:
 
 
 def encoder_step(enc: dict[str, Any], precision: str, device: str, batch: int, frames: int,
-                 steps: int, reference: bool = False) -> dict[str, float]:
+                 steps: int, reference: bool = False, compiled: bool = False
+                 ) -> dict[str, float]:
     """Training and inference samples/s and FLOPs per sample of one encoder config, in the
-    harness's formulation or (``reference``) the straightforward (N, C, T, V) one."""
+    harness's formulation or (``reference``) the straightforward (N, C, T, V) one;
+    ``compiled``: under ``torch.compile`` as ``compile=true`` runs it (the seconds of the
+    first, compiling, training and inference steps are reported too)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -126,13 +129,17 @@ def encoder_step(enc: dict[str, Any], precision: str, device: str, batch: int, f
     with FlopCounterMode(display=False) as counter, torch.no_grad(), autocast(precision, kind):
         model(kp, conf, valid, mask)
     infer_flops = counter.get_total_flops()
+    first: dict[str, float] = {}
+    if compiled:
+        model.compile()
     model.train()
-    train()  # warm-up
+    first["compile_train_s"] = _best(train, 1)  # warm-up (and compilation)
     t_train = _best(train, steps)
     model.eval()
-    infer()
+    first["compile_infer_s"] = _best(infer, 1)
     t_infer = _best(infer, steps)
-    return {"train_samples_s": batch / t_train, "infer_samples_s": batch / t_infer,
+    return {**(first if compiled else {}),
+            "train_samples_s": batch / t_train, "infer_samples_s": batch / t_infer,
             "train_gflops": train_flops / t_train / 1e9,
             "infer_gflops": infer_flops / t_infer / 1e9,
             "train_gflop_per_sample": train_flops / batch / 1e9,
@@ -368,9 +375,11 @@ def cli(configs: int) -> dict[str, float]:
     return out
 
 
-def run_suite(device: str = "cpu", quick: bool = False, data_root: Path | None = None
-              ) -> dict[str, Any]:
-    """The whole suite (``quick``: smoke shapes, few steps and small inputs, for tests)."""
+def run_suite(device: str = "cpu", quick: bool = False, data_root: Path | None = None,
+              compiled: bool = False) -> dict[str, Any]:
+    """The whole suite (``quick``: smoke shapes, few steps and small inputs, for tests;
+    ``compiled``: the smoke encoders' fp32 steps under ``torch.compile`` too, which takes
+    minutes of compilation on a CPU)."""
     import torch
 
     report: dict[str, Any] = {"device": device, "threads": torch.get_num_threads(),
@@ -409,6 +418,12 @@ def run_suite(device: str = "cpu", quick: bool = False, data_root: Path | None =
         for precision in timed:
             row[f"{precision}_over_reference_fp32_train"] = (
                 row[precision]["train_samples_s"] / ref["train_samples_s"])
+        if compiled and label.startswith("smoke"):
+            row["compiled_fp32"] = encoder_step(enc, "fp32", device, batch=2 if quick else 8,
+                                                frames=16 if quick else 64,
+                                                steps=1 if quick else 3, compiled=True)
+            row["compiled_over_fp32_train"] = (row["compiled_fp32"]["train_samples_s"]
+                                               / row["fp32"]["train_samples_s"])
         encoders[label] = row
     report["encoder"] = encoders
     load = loading(data_root, clips=64 if quick else 512, batch=32)
@@ -454,6 +469,13 @@ def render(report: dict[str, Any]) -> str:
                          f"{s['infer_samples_s']:.1f} samples/s")
         lines.append("  training over the reference fp32: " + ", ".join(
             f"{p} {row[f'{p}_over_reference_fp32_train']:.2f}x" for p in timed))
+        if "compiled_fp32" in row:
+            cp = row["compiled_fp32"]
+            lines.append(f"  torch.compile fp32: train {cp['train_samples_s']:.1f} samples/s "
+                         f"({row['compiled_over_fp32_train']:.2f}x eager), infer "
+                         f"{cp['infer_samples_s']:.1f} samples/s; compiling took "
+                         f"{cp['compile_train_s']:.0f} s (training) + "
+                         f"{cp['compile_infer_s']:.0f} s (inference)")
     ld = report["loading"]
     lines.append(f"loading: store {ld['store_clips_s']:.0f} clips/s, per-clip pickles "
                  f"{ld['pickle_clips_s']:.0f} clips/s ({ld['over_pickle']:.1f}x); with "

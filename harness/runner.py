@@ -123,10 +123,35 @@ def check_values(cfg: dict[str, Any]) -> None:
                 want = f"an integer >= {least}" if count else f"a number > {least}"
                 raise ConfigError(f"{name}.{key}={value!r}: expected {want}; fix it with "
                                   f"--set {name}.{key}=VALUE")
+    if not isinstance(cfg.get("compile", False), bool):
+        raise ConfigError(f"compile={cfg['compile']!r}: expected true or false (torch.compile "
+                          "of the sign encoder)")
     fraction = (cfg.get("data") or {}).get("train_fraction", 1.0)
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
             or not 0 < fraction <= 1:
         raise ConfigError(f"data.train_fraction={fraction!r}: expected a fraction in (0, 1]")
+
+
+def compile_units(model: Any, device_type: str) -> int:
+    """``torch.compile`` every module of ``model`` that declares itself a ``compile_unit``
+    (the sign encoders), in place, so that the state dict keeps its keys; returns how many.
+
+    Compiled kernels may round differently from eager ones, so ``compile`` is part of the
+    config hash and of the pre-training key. It pays on GPUs; on the CPUs measured it does
+    not (docs/performance.md).
+    """
+    if device_type == "cpu" and not (os.environ.get("CXX") or any(
+            shutil.which(c) for c in ("c++", "g++", "clang++"))):
+        raise ConfigError("compile=true on the CPU needs a C++ compiler (TorchInductor builds "
+                          "C++ kernels); install g++ or set compile=false")
+    import torch
+
+    units = [m for m in model.modules() if getattr(m, "compile_unit", False)]
+    for unit in units:
+        unit.compile()
+    # deterministic kernels in Inductor's generated code too (see deterministic_kernels)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return len(units)
 
 
 def cell_key_of(method: str, bench: str, seed: int, chash: str, fingerprint: str) -> str:
@@ -431,6 +456,7 @@ class CellRun:
         spec = self.bench.task_spec(store)
         t0 = time.perf_counter()
         model = self.method.build(cfg, spec, pretrained=pretrained).to(device)
+        self._compile(model, device)
         del pretrained
         if cfg["finetune"].get("freeze_encoder"):
             freeze(model.encoder)
@@ -504,6 +530,7 @@ class CellRun:
         seed_everything(self.opts.seed)
         texts = [pstore.clips[i].text for i in pstore.split("train")]
         model = self.method.build_pretrainer(cfg, TaskSpec("pretrain", train_texts=texts))
+        self._compile(model, device)
         model.to(device)
         record: dict[str, Any] = {"corpus": str(pstore.path), "fingerprint": pstore.fingerprint,
                                   "clips": len(texts)}
@@ -517,7 +544,8 @@ class CellRun:
             data_opts = DataOptions.from_config({**cfg["data"], **pre.get("data", {})},
                                                 model.input_joints)
             key = short_hash(self.opts.method, self.opts.seed, cfg["model"], pre,
-                             cfg.get("precision"), asdict(data_opts), pstore.fingerprint)
+                             cfg.get("precision"), asdict(data_opts), pstore.fingerprint,
+                             *(["compiled"] if cfg.get("compile") else []))
             shared = self.opts.out / "pretrained" / self.opts.method / key
             main = self.world.main
             with shared_lock(shared, self.log) if main else contextlib.nullcontext():
@@ -556,6 +584,12 @@ class CellRun:
                 "key", "epochs", "history", "checkpoint", "checkpoint_sha256")})
         self.timings["pretrain"] = time.perf_counter() - t0
         return model, record
+
+    def _compile(self, model: Any, device: Any) -> None:
+        """``compile_units`` where the config says ``compile=true`` (absent: false)."""
+        if self.cfg.get("compile", False):
+            n = compile_units(model, device.type)
+            self.log(f"torch.compile: {n} sign encoder(s); the first steps compile")
 
     def _feed(self, device: Any) -> dict[str, Any]:
         """How loaders hand batches over: built in ``--loader-workers`` processes (else a

@@ -7,6 +7,7 @@ import torch
 
 from methods.encoders.reference import ReferencePartwiseSTGCN
 from methods.encoders.stgcn import PartwiseSTGCN
+from tests.conftest import HEAVY
 
 CONFIGS = {
     "smoke-like": dict(embed=8, spatial=[16, 24], temporal=[24, 24], kt=5, d_model=32),
@@ -98,3 +99,47 @@ def test_a_different_computation_is_caught():
     a, _, _ = run(fast, data, False)
     b, _, _ = run(ref, data, False)
     assert (a - b).abs().max() > 1e-6
+
+
+@HEAVY  # TorchInductor compiles C++ kernels: about a minute on 2 cores
+def test_compiled_encoder_computes_the_eager_one():
+    """``compile=true`` runs the encoder under torch.compile: outputs and gradients equal
+    the eager encoder's within float32 rounding (the kernels fuse, the math is the same)."""
+    cfg = CONFIGS["smoke-like"]
+    torch.manual_seed(0)
+    eager = PartwiseSTGCN(**cfg)
+    compiled = PartwiseSTGCN(**cfg)
+    compiled.load_state_dict(eager.state_dict())
+    compiled.compile()
+    kp, conf, valid, mask = inputs(len(eager.input_joints), torch.float32)
+    outs = []
+    for model in (eager, compiled):
+        model.train()
+        out = model(kp, conf, valid, mask)
+        out.pow(2).mean().backward()
+        outs.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
+    (a, grads_a), (b, grads_b) = outs
+    assert torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+    for ga, gb in zip(grads_a, grads_b, strict=True):
+        assert torch.allclose(ga, gb, rtol=1e-3, atol=1e-5)
+    assert list(compiled.state_dict()) == list(eager.state_dict())  # checkpoints unchanged
+
+
+def test_compile_switch_compiles_the_encoders_in_place(monkeypatch):
+    """``compile=true`` compiles each sign encoder of a model in place (the first call
+    compiles), so checkpoints keep their keys; without a C++ compiler on the CPU it is one
+    clear ConfigError instead of an Inductor traceback minutes into the run."""
+    from harness.errors import ConfigError
+    from harness.runner import compile_units
+
+    model = torch.nn.ModuleDict({"encoder": PartwiseSTGCN(**CONFIGS["smoke-like"]),
+                                 "head": torch.nn.Linear(32, 4)})
+    keys = list(model.state_dict())
+    assert compile_units(model, "cpu") == 1
+    assert model["encoder"]._compiled_call_impl is not None
+    assert getattr(model["head"], "_compiled_call_impl", None) is None
+    assert list(model.state_dict()) == keys
+    monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(ConfigError, match=r"compile=true on the CPU needs a C\+\+ compiler"):
+        compile_units(model, "cpu")

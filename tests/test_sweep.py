@@ -66,6 +66,16 @@ def test_method_set_reaches_only_its_method_in_order(tmp_path):
         load_spec(bad)
 
 
+def test_loader_workers_reach_every_cell_and_change_no_key(tmp_path):
+    """``loader_workers`` says how batches are built, not what they are: the cells and
+    their keys are those of the spec without it."""
+    fields = {"name": "w", "methods": ["scratch"], "benches": ["synth-islr"], "seeds": [0, 1]}
+    plain = load_spec(write_spec(tmp_path / "plain.yaml", **fields))
+    spec = load_spec(write_spec(tmp_path / "w.yaml", **fields, loader_workers=3))
+    assert spec.loader_workers == 3 and plain.loader_workers == 0
+    assert expand(spec) == expand(plain)
+
+
 def test_python_spec_equals_yaml_spec(tmp_path):
     fields = {"name": "same", "methods": ["scratch"], "benches": ["synth-islr"],
               "seeds": [0, 2], "set": ["finetune.epochs=1"], "grid": {"finetune.lr": [0.1]}}
@@ -96,6 +106,7 @@ def test_shipped_specs_reproduce_the_experiment_scripts():
     ({"set": ["finetune.epochs"]}, "malformed --set 'finetune.epochs'"),
     ({"set": ["finetune.epoch=1"]}, "did you mean finetune.epochs?"),
     ({"bench_set": {"synth-slt": ["finetune.epochs=1"]}}, "not in benches"),
+    ({"loader_workers": -1}, "loader_workers must be an integer >= 0"),
 ])
 def test_bad_specs_fail_in_one_line_naming_the_file(harness, fields, message):
     base = {"name": "bad", "methods": ["scratch"], "benches": ["synth-islr"], "seeds": [0]}

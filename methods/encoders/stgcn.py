@@ -249,6 +249,9 @@ class PositionalEncoding(nn.Module):
 class PartwiseSTGCN(nn.Module):
     """Part-wise ST-GCN sign encoder: pose clips -> frame features (B, T, d_model)."""
 
+    #: The runner compiles modules that say so when a config sets ``compile=true``.
+    compile_unit = True
+
     def __init__(self, layout: str = "coco_wholebody_133", embed: int = 64,
                  spatial: Sequence[int] = (128, 256), temporal: Sequence[int] = (256, 256, 256),
                  kt: int = 5, d_model: int = 256, dropout: float = 0.0,
