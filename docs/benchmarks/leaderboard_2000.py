@@ -1,7 +1,8 @@
-"""Time `python -m harness leaderboard` on 2,000 finished cells (issue: < 10 s here).
+"""Time `python -m harness leaderboard` on 2,000 finished cells (issue #8: < 3 s).
 
 Writes 2,000 cells in the runner's layout under --workdir with ``harness.perf.write_cells``
-(result.json, config.json and predictions/test.jsonl of 100 test clips; 5 methods x 4
+(result.json, config.json, predictions/test.jsonl of 100 test clips and the per-clip
+statistics the runner stores beside them; 5 methods x 4
 benchmarks x 20 configs x 5 seeds, ISLR/CSLR/SLT mixed, two metric signatures on one
 benchmark, main rows, ablations and label-efficiency rows), logs each as a finished MLflow
 run with those artifacts into a sqlite store beside them (plus 20 failed runs), then times
