@@ -298,6 +298,7 @@ def _cached(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _keep(key: tuple[Any, ...], value: Any) -> None:
+    """Put an entry in ``_CACHE``, making room by dropping the oldest."""
     while len(_CACHE) >= _CACHE_LIMIT:
         del _CACHE[next(iter(_CACHE))]
     _CACHE[key] = value
@@ -362,7 +363,6 @@ def _score_in_workers(todo: list[tuple[Path, tuple[int, ...], str]], workers: in
     """``_statistics`` of cells without stored statistics, computed in forked worker
     processes (scoring is independent per cell) and kept in ``_CACHE``."""
     import multiprocessing
-    import os
 
     workers = workers or len(os.sched_getaffinity(0))
     if workers < 2 or len(todo) < 8 * workers:  # forking would cost more than it saves
@@ -496,8 +496,15 @@ def _stored(side: dict[str, Any] | None, metric: str) -> np.ndarray | None:
         stats = np.asarray(entry["values"], dtype=float).reshape(entry["shape"])
     except (KeyError, TypeError, ValueError):
         return None
-    ok = stats.ndim == 2 and len(stats) == side["clips"] and np.isfinite(stats).all()
+    ok = (stats.ndim == 2 and stats.shape == (side["clips"], _width(metric))
+          and np.isfinite(stats).all())
     return stats if ok else None
+
+
+def _width(metric: str) -> int:
+    """Statistics per clip: (hits, 1) for top-k, (errors, reference words) for WER, and for
+    BLEU-n sacrebleu's (hypothesis length, reference length, n matches, n totals)."""
+    return 2 + 2 * int(metric.removeprefix("bleu")) if metric.startswith("bleu") else 2
 
 
 def _run_boot(stats: np.ndarray, statistic: _Statistic, n_resamples: int, seed: int

@@ -399,6 +399,8 @@ def test_stored_statistics_give_the_comparison_of_the_predictions(tmp_path):
         assert changed(lambda d, k=key, v=value: d.update({k: v, "statistics":
                                                           forged["statistics"]})) == expected
     assert changed(lambda d: d["statistics"]["bleu4"].update(shape=[7, 3])) == expected
+    narrow = {"shape": [50, 4], "values": [1] * 200}  # BLEU-1's width, filed as BLEU-4's
+    assert changed(lambda d: d["statistics"].update(bleu4=narrow)) == expected
     stats_file.write_text("{not json")
     forget_cells()
     assert compare_cells(stored[:2], stored[2:], "bleu4", n_resamples=300) == expected
