@@ -18,8 +18,7 @@ from sacrebleu.significance import PairedTest
 from benchmarks.metrics import protocols
 from harness.errors import DataError, UserError
 from harness.results import SCHEMA_VERSION
-from harness.significance import (compare_cells, load_predictions, paired_bootstrap,
-                                  write_statistics)
+from harness.significance import compare_cells, load_predictions, paired_bootstrap, write_statistics
 
 LABELS = [f"G{i}" for i in range(30)]
 GLOSSES = [f"W{i}" for i in range(60)] + ["loc-W1", "__EMOTION__", "S", "H"]
