@@ -135,6 +135,23 @@ def test_worker_processes_build_the_threads_batches(store, train):
             assert all(np.array_equal(a, b) for a, b in zip(arrays_a, arrays_b, strict=True))
 
 
+def test_workers_are_other_processes(store, monkeypatch):
+    """--loader-workers builds the batches in other processes, not in this one."""
+    import os
+
+    loader = ClipLoader(store, store.split("train"), 4, OPTS, train=True, workers=2)
+    build = loader.make_batch
+
+    def tagged(*args):
+        batch = build(*args)
+        batch.text = [str(os.getpid())] * len(batch)
+        return batch
+
+    monkeypatch.setattr(loader, "make_batch", tagged)
+    pids = {int(b.text[0]) for b in loader.batches(0)}
+    assert pids and os.getpid() not in pids
+
+
 def test_a_worker_error_reaches_the_consumer(store, monkeypatch):
     """A batch that fails in a worker process fails the loop that reads it (with the
     worker's error), instead of hanging or being skipped."""
