@@ -90,6 +90,43 @@ def test_float32_is_as_close_to_float64_as_the_reference(name, seed):
     assert worst <= max(5e-3, 2 * worst_ref), (worst, worst_ref)
 
 
+def run_autocast(model, data, dtype):
+    with torch.autocast("cpu", dtype):
+        return run(model, data, True)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+@pytest.mark.parametrize("seed", range(2))
+def test_bfloat16_is_as_close_to_float64_as_the_reference(name, seed):
+    """Under bf16 autocast the fast encoder's batch norm takes its batch statistics without
+    the fp32 shift: it must stay as close to the float64 function as the (N, C, T, V)
+    formulation under the same autocast, in outputs, gradients and running statistics."""
+    fast, ref = pair(CONFIGS[name], torch.float32)
+    truth = ReferencePartwiseSTGCN(**CONFIGS[name]).double()
+    truth.load_state_dict(ref.state_dict())
+    data = inputs(len(fast.input_joints), torch.float32, seed=seed)
+    a, ga, sa = run_autocast(fast, data, torch.bfloat16)
+    b, gb, sb = run_autocast(ref, data, torch.bfloat16)
+    c, gc, sc = run(truth, tuple(x.double() if x.is_floating_point() else x for x in data),
+                    True)
+    out_scale = c.abs().max().item()
+    err = (a.double() - c).abs().max().item() / out_scale
+    err_ref = (b.double() - c).abs().max().item() / out_scale
+    assert err <= max(3e-2, 2 * err_ref), (err, err_ref)
+    scale = max(g.abs().max().item() for g in gc.values())
+    worst = max((ga[n].double() - gc[n]).abs().max().item() for n in gc) / scale
+    worst_ref = max((gb[n].double() - gc[n]).abs().max().item() for n in gc) / scale
+    assert worst <= max(5e-2, 2 * worst_ref), (worst, worst_ref)
+    for k in sc:  # running means and variances, and the batch counters
+        if sc[k].is_floating_point():
+            stat = max(sc[k].abs().max().item(), 1e-3)
+            gap = (sa[k].double() - sc[k]).abs().max().item() / stat
+            gap_ref = (sb[k].double() - sc[k]).abs().max().item() / stat
+            assert gap <= max(2e-2, 2 * gap_ref), (k, gap, gap_ref)
+        else:
+            assert torch.equal(sa[k], sc[k]), k
+
+
 def test_a_different_computation_is_caught():
     """The comparison has teeth: one changed adjacency entry is far outside the tolerance."""
     fast, ref = pair(CONFIGS["smoke-like"], torch.float64)

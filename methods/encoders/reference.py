@@ -1,16 +1,18 @@
 """The straightforward (N, C, T, V) formulation of the part-wise ST-GCN encoder.
 
 This is the encoder as the field's code writes it: 1x1 and (kt, 1) ``Conv2d`` over
-(N, C, T, V) tensors, the partitioned adjacency applied with an einsum, and ``BatchNorm2d``.
-It holds the same parameters as ``methods.encoders.stgcn.PartwiseSTGCN`` (it is a subclass
-that only replaces ``forward``), so a state dict moves between the two unchanged. It is not
-used for training: it is the reference that the tests pin the fast channels-last
-formulation to, and the baseline that ``python -m harness perf`` times it against.
+(N, C, T, V) tensors, the partitioned adjacency applied with an einsum, ``BatchNorm2d`` and
+torch's dropout. It holds the same parameters as ``methods.encoders.stgcn.PartwiseSTGCN``
+(it is a subclass that only replaces ``forward``), so a state dict moves between the two
+unchanged. It is not used for training: it is the reference that the tests pin the fast
+channels-last formulation to, and the baseline that ``python -m harness perf`` times it
+against.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from harness.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST
 from methods.encoders.stgcn import PartChain, PartwiseSTGCN, STGCNBlock, normalize_parts
@@ -25,7 +27,9 @@ def block_forward(block: STGCNBlock, x: torch.Tensor, mask: torch.Tensor) -> tor
     y = torch.relu(block.bn1(y))
     if block.temporal:
         y = y * mask
-    y = block.drop(block.bn2(block.tconv(y)))
+    # torch's own dropout, as the field's code has it (the fast encoder's ``Dropout`` draws
+    # its mask more cheaply from the same generator: another mask, the same distribution)
+    y = F.dropout(block.bn2(block.tconv(y)), block.drop.p, block.training)
     return torch.relu(y + res)
 
 

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST, Layout, get_layout
+from methods.common.dropout import Dropout
 
 PART_ORDER = ("body", "left_hand", "right_hand", "face")
 
@@ -57,7 +58,12 @@ def batch_norm_last(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
     batch_stats = bn.training or not bn.track_running_stats
     momentum = 0.0 if bn.momentum is None else bn.momentum
     flat = x.reshape(-1, x.shape[-1])
-    if batch_stats:
+    # the (M, C) kernel takes the variance in one pass, which loses fp32 digits where a
+    # channel's mean is large against its spread: the data are shifted by their mean first.
+    # Not in bf16/fp16: the kernel accumulates in fp32, its error there equals the
+    # (N, C, T, V) kernel's (both set by the inputs' own rounding), and the shift would cost
+    # three passes over the features (an fp32 copy for the mean, the difference, its grad)
+    if batch_stats and x.element_size() >= 4:
         shift = flat.detach().mean(0)
         running = None if bn.running_mean is None else bn.running_mean - shift
         out = F.batch_norm(flat - shift, running, bn.running_var, bn.weight,
@@ -65,8 +71,8 @@ def batch_norm_last(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
         if running is not None:
             bn.running_mean.copy_(running + shift)
     else:
-        out = F.batch_norm(flat, bn.running_mean, bn.running_var, bn.weight, bn.bias, False,
-                           momentum, bn.eps)
+        out = F.batch_norm(flat, bn.running_mean, bn.running_var, bn.weight, bn.bias,
+                           batch_stats, momentum, bn.eps)
     return out.view(x.shape)
 
 
@@ -106,7 +112,7 @@ class STGCNBlock(nn.Module):
         self.temporal = kt > 1
         self.tconv = nn.Conv2d(c_out, c_out, (kt, 1), padding=((kt - 1) // 2, 0))
         self.bn2 = nn.BatchNorm2d(c_out)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.residual: nn.Module = (nn.Identity() if c_in == c_out else
                                     nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.BatchNorm2d(c_out)))
 
@@ -148,11 +154,11 @@ class STGCNBlock(nn.Module):
         masks its output, so a clip's features do not depend on how it was padded.
         """
         res = self.residual_features(x)
-        y = torch.relu(batch_norm_last(self.bn1, self.graph(x)))
+        y = torch.relu_(batch_norm_last(self.bn1, self.graph(x)))
         if self.temporal:  # padded frames must read as zeros to the temporal conv
-            y = y * mask
+            y = y * mask.to(y.dtype)
         y = self.drop(batch_norm_last(self.bn2, self.temporal_conv(y)))
-        return torch.relu(y + res)
+        return torch.relu_(y + res)
 
 
 class PartChain(nn.Module):
