@@ -10,6 +10,8 @@ reported as a ratio to it (absolute numbers are printed too, never asserted in t
   (``methods.encoders.reference``) in fp32: samples/s, achieved GFLOP/s (FLOPs counted with
   torch's ``FlopCounterMode``), the fraction of the matmul peak of that dtype, and each over
   the reference; whether this machine has native bf16 (emulated bf16 is slower than fp32);
+- ``dropout``: the encoder's dropout (``methods.common.dropout``) against torch's, forward
+  and backward at the shape of a hand block's output;
 - ``loading``: batches from the prepared memory-mapped store (``ClipLoader``) against the
   same clips read the way research loaders do (one pickle per clip, body parts selected by
   a Python loop over frames), doing the same work (frame choice, joint selection, padding);
@@ -143,6 +145,34 @@ def encoder_step(enc: dict[str, Any], precision: str, device: str, batch: int, f
             "infer_gflops": infer_flops / t_infer / 1e9,
             "train_gflop_per_sample": train_flops / batch / 1e9,
             "params_m": sum(p.numel() for p in model.parameters()) / 1e6}
+
+
+def dropout_step(shape: tuple[int, ...], precision: str, device: str, reps: int
+                 ) -> dict[str, float]:
+    """Milliseconds of dropout (p = 0.1) forward and backward on a tensor of ``shape``: the
+    encoder's ``Dropout`` against torch's ``F.dropout`` (the reference formulation's)."""
+    import torch
+    import torch.nn.functional as F
+
+    from methods.common.dropout import dropout
+
+    dt = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    x = torch.randn(shape, device=device, dtype=dt, requires_grad=True)
+    grad = torch.randn(shape, device=device, dtype=dt)
+
+    def step(fn: Callable[..., Any]) -> Callable[[], None]:
+        def run() -> None:
+            fn(x, 0.1, True).backward(grad)
+            x.grad = None
+            if device != "cpu":
+                torch.cuda.synchronize()
+        return run
+
+    torch.manual_seed(0)
+    ours, theirs = step(dropout), step(F.dropout)
+    ours()
+    theirs()
+    return {"fast_ms": _best(ours, reps) * 1e3, "torch_ms": _best(theirs, reps) * 1e3}
 
 
 def _pickle_batches(paths: list[Path], joints: list[int], max_frames: int, batch: int) -> int:
@@ -425,6 +455,12 @@ def run_suite(device: str = "cpu", quick: bool = False, data_root: Path | None =
                                                / row["fp32"]["train_samples_s"])
         encoders[label] = row
     report["encoder"] = encoders
+    # at the shape of a hand block's output at the paper shapes (2 x 8 clips, 64 frames,
+    # 21 joints, 256 channels): where the encoder's dropout time goes
+    shape = (2, 2, 16, 32) if quick else (16, 64, 21, 256)
+    report["dropout"] = {"shape": list(shape), **{
+        precision: dropout_step(shape, precision, device, 1 if quick else 5)
+        for precision in timed}}
     load = loading(data_root, clips=64 if quick else 512, batch=32)
     smoke = next(r for k, r in encoders.items() if k.startswith("smoke"))
     load["training_samples_s"] = smoke["fp32"]["train_samples_s"]
@@ -475,6 +511,11 @@ def render(report: dict[str, Any]) -> str:
                          f"{cp['infer_samples_s']:.1f} samples/s; compiling took "
                          f"{cp['compile_train_s']:.0f} s (training) + "
                          f"{cp['compile_infer_s']:.0f} s (inference)")
+    dr = report["dropout"]
+    lines.append(f"dropout p=0.1 on {'x'.join(map(str, dr['shape']))}, forward + backward: " +
+                 ", ".join(f"{p} {dr[p]['fast_ms']:.1f} ms (torch's {dr[p]['torch_ms']:.1f} ms, "
+                           f"{dr[p]['torch_ms'] / dr[p]['fast_ms']:.1f}x)"
+                           for p in report["timed_precisions"]))
     ld = report["loading"]
     lines.append(f"loading: store {ld['store_clips_s']:.0f} clips/s, per-clip pickles "
                  f"{ld['pickle_clips_s']:.0f} clips/s ({ld['over_pickle']:.1f}x); with "

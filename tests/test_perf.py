@@ -36,6 +36,9 @@ def test_quick_suite_reports_every_figure_against_its_reference(quick_report):
         assert row["fp32_over_reference_fp32_train"] > 0
         assert row["bf16_over_reference_fp32_train"] > 0
     assert isinstance(report["native_bf16"], bool)
+    for precision in report["timed_precisions"]:
+        assert report["dropout"][precision]["fast_ms"] > 0
+        assert report["dropout"][precision]["torch_ms"] > 0
     load = report["loading"]
     assert load["clips"] == 64 and load["over_pickle"] > 0 and load["over_training"] > 0
     assert load["train_over_pickle"] > 0

@@ -10,8 +10,8 @@ element is kept when its lane is at or above ``round(p * 2**15)``. The probabili
 dropping is then ``p`` rounded to a multiple of 2**-15 (0.1 becomes 0.100006, within
 1.6e-5 of any ``p``); kept elements are scaled by ``1 / (1 - p_used)``, so the expectation
 is the input exactly, and the gradient gets the same mask and scale. A quarter of a
-generator call per element instead of one and no float conversion: the mask and product
-cost about a quarter of ``F.dropout``'s (measured in docs/performance.md).
+generator call per element instead of one and no float conversion: forward and backward
+take 35-40% of ``F.dropout``'s time (``python -m harness perf``, docs/performance.md).
 
 The draw comes from torch's default CPU generator, so ``torch.manual_seed`` and the saved
 RNG state of a checkpoint fix the masks as they fix ``nn.Dropout``'s (the masks differ from
