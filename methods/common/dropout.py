@@ -30,16 +30,15 @@ _LANE_MASK = (1 << _LANE_BITS) - 1
 _LANES_PER_WORD = 4
 
 
-def keep_mask(shape: torch.Size | tuple[int, ...], p: float, dtype: torch.dtype = torch.bool,
-              generator: torch.Generator | None = None) -> tuple[torch.Tensor, float]:
+def keep_mask(shape: torch.Size | tuple[int, ...], p: float, dtype: torch.dtype = torch.bool
+              ) -> tuple[torch.Tensor, float]:
     """A CPU mask of ``shape`` and ``dtype`` (1 keeps an element, with probability
     ``1 - p_used``; 0 drops it), and ``p_used``: ``p`` rounded to a multiple of 2**-15."""
     n = 1
     for d in shape:
         n *= int(d)
     threshold = round(p * (1 << _LANE_BITS))
-    words = torch.empty(-(-n // _LANES_PER_WORD), dtype=torch.int64).random_(
-        generator=generator)
+    words = torch.empty(-(-n // _LANES_PER_WORD), dtype=torch.int64).random_()
     lanes = words.view(torch.int16)[:n].bitwise_and_(_LANE_MASK)
     # written straight in the caller's dtype: a product of mixed dtypes (x * bool) is
     # several times slower on the CPU than one of a single dtype

@@ -154,11 +154,11 @@ class STGCNBlock(nn.Module):
         masks its output, so a clip's features do not depend on how it was padded.
         """
         res = self.residual_features(x)
-        y = torch.relu_(batch_norm_last(self.bn1, self.graph(x)))
+        y = torch.relu(batch_norm_last(self.bn1, self.graph(x)))
         if self.temporal:  # padded frames must read as zeros to the temporal conv
             y = y * mask.to(y.dtype)
         y = self.drop(batch_norm_last(self.bn2, self.temporal_conv(y)))
-        return torch.relu_(y + res)
+        return torch.relu(y + res)
 
 
 class PartChain(nn.Module):
