@@ -57,18 +57,18 @@ class Batch:
 
     def to(self, device: Any) -> Batch:
         """The same batch with its tensors on ``device``."""
-        move = {k: getattr(self, k).to(device, non_blocking=True)
-                for k in ("keypoints", "confidence", "valid", "frame_mask")}
-        rgb = self.rgb.to(device, non_blocking=True) if self.rgb is not None else None
-        return Batch(self.ids, gloss=self.gloss, text=self.text, rgb=rgb, **move)
+        return self._map(lambda t: t.to(device, non_blocking=True))
 
     def pin_memory(self) -> Batch:
         """The same batch with its tensors in page-locked memory (CUDA only), from which
         ``to`` copies asynchronously; torch's ``DataLoader`` calls this when it pins."""
-        pinned = {k: getattr(self, k).pin_memory()
-                  for k in ("keypoints", "confidence", "valid", "frame_mask")}
-        rgb = self.rgb.pin_memory() if self.rgb is not None else None
-        return Batch(self.ids, gloss=self.gloss, text=self.text, rgb=rgb, **pinned)
+        return self._map(lambda t: t.pin_memory())
+
+    def _map(self, fn: Any) -> Batch:
+        """The same batch with ``fn`` applied to each of its tensors."""
+        return Batch(self.ids, fn(self.keypoints), fn(self.confidence), fn(self.valid),
+                     fn(self.frame_mask), self.gloss, self.text,
+                     fn(self.rgb) if self.rgb is not None else None)
 
     def part(self, rows: slice) -> Batch:
         """The clips ``rows`` of this batch (a rank's share), padded as in the whole batch."""
