@@ -31,7 +31,7 @@ from benchmarks.formats import (
     read_labels,
     validate,
 )
-from benchmarks.formats._mediapipe import FACE_MESH_TO_IBUG, POSE_LANDMARKS
+from benchmarks.formats._mediapipe import FACE_MESH_TO_IBUG, HAND_LANDMARKS, POSE_LANDMARKS
 from harness.errors import DataError, UserError
 from harness.layouts import COCO_WHOLEBODY_133, FACE_OFFSET, LEFT_HAND_OFFSET, RIGHT_HAND_OFFSET
 from harness.pose import PoseSequence
@@ -247,7 +247,7 @@ def holistic_components():
     def comp(name, points, fmt="XYZC"):
         return PoseHeaderComponent(name, points, [], [], fmt)
 
-    hand = ["WRIST", *(f"P{i}" for i in range(20))]
+    hand = list(HAND_LANDMARKS)  # the names pose-format writes (mediapipe's HandLandmark)
     return [comp("POSE_LANDMARKS", list(POSE_LANDMARKS)),
             comp("FACE_LANDMARKS", [str(i) for i in range(468)]),
             comp("LEFT_HAND_LANDMARKS", hand), comp("RIGHT_HAND_LANDMARKS", hand),

@@ -33,7 +33,8 @@ class Clip:
 
 
 class ClipError(DataError):
-    """A problem confined to one clip: ``kind`` is joints, frames, duplicate or unreadable."""
+    """A problem confined to one clip: ``kind`` is joints, frames, duplicate, unreadable or
+    layout (a clip skipped, see ``report``)."""
 
     def __init__(self, clip_id: str, kind: str, message: str) -> None:
         super().__init__(message)

@@ -5,8 +5,9 @@ pre-trained checkpoint read COCO-WholeBody-133 parts (body 9, hands 21 + 21, fac
 layout lets a model trained on one release be fine-tuned or evaluated on another, and a
 store never mixes layouts. Points MediaPipe does not have stay valid=False.
 
-The source is read as one array ``[33 pose | 21 left hand | 21 right hand | face mesh]``
-(the OpenHands order; ``.pose`` components are gathered into it by name):
+``to_coco`` reads one array ``[33 pose | 21 left hand | 21 right hand | face mesh]`` (the
+OpenHands order); ``.pose`` files are mapped by point name with the same correspondences
+(``pose_layouts``), from the names below:
 
 - body: nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles and heels by name
   (MediaPipe's left/right are the signer's own, as in COCO); toes stay missing.
@@ -32,13 +33,23 @@ POSE_LANDMARKS = (
     "RIGHT_HIP", "LEFT_KNEE", "RIGHT_KNEE", "LEFT_ANKLE", "RIGHT_ANKLE", "LEFT_HEEL",
     "RIGHT_HEEL", "LEFT_FOOT_INDEX", "RIGHT_FOOT_INDEX",
 )
-N_POSE, N_HAND, N_FACE_MESH = len(POSE_LANDMARKS), 21, 468
+#: MediaPipe's 21 hand landmarks (``HandLandmark``), in COCO-WholeBody's hand order.
+HAND_LANDMARKS = (
+    "WRIST", "THUMB_CMC", "THUMB_MCP", "THUMB_IP", "THUMB_TIP", "INDEX_FINGER_MCP",
+    "INDEX_FINGER_PIP", "INDEX_FINGER_DIP", "INDEX_FINGER_TIP", "MIDDLE_FINGER_MCP",
+    "MIDDLE_FINGER_PIP", "MIDDLE_FINGER_DIP", "MIDDLE_FINGER_TIP", "RING_FINGER_MCP",
+    "RING_FINGER_PIP", "RING_FINGER_DIP", "RING_FINGER_TIP", "PINKY_MCP", "PINKY_PIP",
+    "PINKY_DIP", "PINKY_TIP",
+)
+N_POSE, N_HAND, N_FACE_MESH = len(POSE_LANDMARKS), len(HAND_LANDMARKS), 468
 LEFT_START, RIGHT_START, FACE_START = N_POSE, N_POSE + N_HAND, N_POSE + 2 * N_HAND
 
-_BODY = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
-         "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-         "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
-         "right_heel")
+#: The COCO body points MediaPipe's pose has (its names are these, upper-cased).
+COCO_BODY = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel", "right_heel",
+)
 #: iBUG-68 index -> face-mesh indices (averaged) for the face points the encoder uses.
 FACE_MESH_TO_IBUG: dict[int, tuple[int, ...]] = {
     0: (127,), 2: (93,), 4: (58, 172), 6: (150,), 8: (152,), 10: (379,), 12: (397, 288),
@@ -52,7 +63,7 @@ FACE_MESH_TO_IBUG: dict[int, tuple[int, ...]] = {
 def _gather_table(with_face: bool) -> np.ndarray:
     """(133, 2) source indices per COCO point (two equal ones for a copy; -1: none)."""
     table = np.full((COCO_WHOLEBODY_133.num_joints, 2), -1, dtype=np.int64)
-    for name in _BODY:
+    for name in COCO_BODY:
         table[COCO_WHOLEBODY_133.index(name)] = POSE_LANDMARKS.index(name.upper())
     for i in range(N_HAND):
         table[LEFT_HAND_OFFSET + i] = LEFT_START + i

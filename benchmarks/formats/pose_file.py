@@ -1,19 +1,23 @@
 """``.pose`` files (sign-language-processing/pose), read with the ``pose-format`` package.
 
 A file holds a header (components with named points, frame width and height) and a body:
-``data`` a masked (T, P, V, C) array, ``confidence`` (T, P, V) and ``fps``. Two component
-sets are read:
+``data`` a masked (T, P, V, C) array, ``confidence`` (T, P, V) and ``fps``. Points are mapped
+into COCO-WholeBody-133 by their names, (component, point), through the table of the layout
+the header's component names identify (``pose_layouts``: MediaPipe Holistic, full or reduced
+by ``reduce_holistic``; OpenPose 137 and 135; AlphaPose 136 and 133; COCO-WholeBody-133 as
+MMPose writes it). A COCO point that the file does not have (a component left out, points
+removed, a point the layout lacks) is missing; components of no layout
+(``POSE_WORLD_LANDMARKS``, any other) are ignored.
 
-- COCO-WholeBody-133: ``BODY`` (23), ``FACE`` (68), ``LEFT_HAND``, ``RIGHT_HAND`` (21 each),
-  or AlphaPose's ``*_133`` names; concatenated they are the 133 points in COCO order.
-- MediaPipe Holistic: ``POSE_LANDMARKS`` (33), ``LEFT_HAND_LANDMARKS``,
-  ``RIGHT_HAND_LANDMARKS`` (21 each) and optionally ``FACE_LANDMARKS`` (468, or 478 with
-  irises); mapped into COCO-WholeBody-133 (see ``_mediapipe``); ``POSE_WORLD_LANDMARKS`` is
-  ignored.
+A header with components of no known layout (or of several, or none of whose point names the
+table knows) is refused for that file only: a ClipError of kind ``layout``, which the
+validation report lists as a skipped clip while the other files are prepared.
 
 Choices: person 0; a point is missing where pose-format masks it (confidence 0) or it is NaN;
-coordinates are pixels (pose-format's convention) and the frame size comes from the header;
-fps from the body (``default_fps`` only where it is 0); z is dropped.
+a COCO point that is the mean of several source points (two face-mesh points for one iBUG
+point) is present where all of them are, with their lowest confidence; coordinates are pixels
+(pose-format's convention) and the frame size comes from the header; fps from the body
+(``default_fps`` only where it is 0); z is dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.formats import _mediapipe
 from benchmarks.formats._common import (
     DEFAULT_FPS,
     ClipError,
@@ -32,24 +35,20 @@ from benchmarks.formats._common import (
     missing_points,
     per_clip_reader,
 )
+from benchmarks.formats.pose_layouts import LAYOUTS, Point, SourceLayout, layouts_of
 from harness.errors import DataError
+from harness.layouts import COCO_WHOLEBODY_133
 from harness.pose import PoseSequence
 
 FORMAT = "pose"
 SUFFIX = ".pose"
-_COCO_SETS = (("BODY", "FACE", "LEFT_HAND", "RIGHT_HAND"),
-              ("BODY_133", "FACE_133", "LEFT_HAND_133", "RIGHT_HAND_133"))
-_COCO_SIZES = (23, 68, 21, 21)
-_HOLISTIC = ("POSE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS")
-_HOLISTIC_SIZES = (_mediapipe.N_POSE, _mediapipe.N_HAND, _mediapipe.N_HAND)
-_FACE = "FACE_LANDMARKS"
 _PARSE_ERRORS = (struct.error, ValueError, EOFError, IndexError, KeyError, TypeError,
                  NotImplementedError, UnicodeDecodeError, OverflowError, MemoryError)
 
 
 def read_clip(file: Path, clip_id: str, *, fps: float = DEFAULT_FPS,
               frame_size: tuple[int, int] | None = None) -> PoseSequence:
-    """The PoseSequence of one ``.pose`` file, in COCO-WholeBody-133."""
+    """The PoseSequence of one ``.pose`` file, mapped into COCO-WholeBody-133 by point name."""
     from pose_format import Pose
 
     where = str(file)
@@ -64,31 +63,38 @@ def read_clip(file: Path, clip_id: str, *, fps: float = DEFAULT_FPS,
                                                f"({type(exc).__name__}: {str(exc)[:120]})"
                         ) from None
     header, body = pose.header, pose.body
-    kind, index = _point_index(header.components, clip_id, where)
+    components = [(c.name, list(c.points)) for c in header.components]
+    layout, sources = _sources(components, clip_id, where)
     data, conf = body.data, np.asarray(body.confidence, dtype=np.float64)
     frames, persons = int(data.shape[0]), int(data.shape[1])
     if frames == 0:
         raise ClipError(clip_id, "frames", f"{where}: clip has zero frames")
+    n_points = sum(len(points) for _, points in components)
     if persons:
-        xy = np.asarray(np.ma.getdata(data[:, 0, index, :2]), dtype=np.float64)
-        masked = np.ma.getmaskarray(data[:, 0, index]).any(axis=-1)
-        conf = conf[:, 0, index]
+        src_xy = np.asarray(np.ma.getdata(data[:, 0, :, :2]), dtype=np.float64)
+        src_conf = conf[:, 0]
+        src_valid = ~np.ma.getmaskarray(data[:, 0]).any(axis=-1)
     else:
-        xy, masked = np.zeros((frames, len(index), 2)), np.ones((frames, len(index)), bool)
-        conf = np.zeros((frames, len(index)))
-    valid = ~masked & ~missing_points(xy, conf)
-    if kind == "holistic":
-        xy, conf, valid = _mediapipe.to_coco(xy, conf, valid)
+        src_xy, src_conf = np.zeros((frames, n_points, 2)), np.zeros((frames, n_points))
+        src_valid = np.zeros((frames, n_points), bool)
+    src_valid &= ~missing_points(src_xy, src_conf)
+    shape = (frames, COCO_WHOLEBODY_133.num_joints)
+    xy, out_conf, valid = np.zeros((*shape, 2)), np.zeros(shape), np.zeros(shape, bool)
+    for target, index in sources.items():
+        xy[:, target] = src_xy[:, index].mean(axis=1)
+        out_conf[:, target] = src_conf[:, index].min(axis=1)
+        valid[:, target] = src_valid[:, index].all(axis=1)
     width, height = int(header.dimensions.width), int(header.dimensions.height)
     file_fps = float(body.fps)
     provenance: dict[str, Any] = {
-        "format": FORMAT, "source": where, "components": [c.name for c in header.components],
-        "estimator": "MediaPipe Holistic" if kind == "holistic" else "COCO-WholeBody-133",
+        "format": FORMAT, "source": where, "components": [name for name, _ in components],
+        "estimator": layout.estimator, "layout": layout.name,
+        "mapping": f"{layout.name} -> coco_wholebody_133 by point name",
+        "mapped_points": len(sources),
         "person": f"index 0 of {persons}", "frame_range": [0, frames], "source_frames": frames,
         "fps_source": "file" if file_fps > 0 else "default"}
-    if kind == "holistic":
-        provenance["mapping"] = "mediapipe_holistic -> coco_wholebody_133"
-    return build_pose(xy, conf, coord_space="pixel", fps=file_fps if file_fps > 0 else fps,
+    return build_pose(xy, out_conf, coord_space="pixel",
+                      fps=file_fps if file_fps > 0 else fps,
                       frame_size=(width, height) if width > 0 and height > 0 else frame_size,
                       provenance=provenance, valid=valid)
 
@@ -97,34 +103,31 @@ read = per_clip_reader(
     read_clip, "Clips from a folder of ``.pose`` files (or one such file).", (SUFFIX,))
 
 
-def _point_index(components: list[Any], clip_id: str, where: str) -> tuple[str, np.ndarray]:
-    """Which component set the header holds and the point indices to gather, in order."""
-    offsets, start = {}, 0
-    for comp in components:
-        offsets[comp.name] = (start, len(comp.points))
-        start += len(comp.points)
-    for names in _COCO_SETS:
-        if all(n in offsets for n in names):
-            return "coco", _gather(offsets, names, _COCO_SIZES, clip_id, where)
-    if all(n in offsets for n in _HOLISTIC):
-        names, sizes = _HOLISTIC, _HOLISTIC_SIZES
-        if _FACE in offsets:
-            names, sizes = (*names, _FACE), (*sizes, _mediapipe.N_FACE_MESH)
-        return "holistic", _gather(offsets, names, sizes, clip_id, where)
-    raise ClipError(clip_id, "unreadable", f"{where}: unsupported .pose components "
-                                           f"{sorted(offsets)}; readable are COCO-WholeBody "
-                                           f"{list(_COCO_SETS[0])} and MediaPipe Holistic "
-                                           f"{[*_HOLISTIC, _FACE]}")
-
-
-def _gather(offsets: dict[str, tuple[int, int]], names: tuple[str, ...],
-            sizes: tuple[int, ...], clip_id: str, where: str) -> np.ndarray:
-    parts = []
-    for name, size in zip(names, sizes, strict=True):
-        start, count = offsets[name]
-        # A face mesh may carry extra (iris) points after the 468 of the mesh.
-        if count != size and not (name == _FACE and count > size):
-            raise ClipError(clip_id, "joints", f"{where}: component {name} has {count} points, "
-                                               f"expected {size}")
-        parts.append(np.arange(start, start + size))
-    return np.concatenate(parts)
+def _sources(components: list[tuple[str, list[str]]], clip_id: str, where: str
+             ) -> tuple[SourceLayout, dict[int, list[int]]]:
+    """The header's layout, and per COCO point it has, the file's indices of its sources."""
+    names = [name for name, _ in components]
+    found = layouts_of(names)
+    if len(found) != 1:
+        known = "; ".join(f"{layout.name} ({', '.join(sorted(layout.components))})"
+                          for layout in LAYOUTS)
+        what = ("components of several layouts (" + ", ".join(f.name for f in found) + ")"
+                if found else "no component of a known layout")
+        raise ClipError(clip_id, "layout", f"{where}: skipped: {what} in its .pose header "
+                                           f"(components {names}); convert it to one of "
+                                           f"pose-format's layouts: {known}")
+    layout = found[0]
+    position: dict[Point, int] = {}
+    start = 0
+    for name, points in components:
+        for i, point in enumerate(points):
+            position.setdefault(layout.aliases.get((name, point), (name, point)), start + i)
+        start += len(points)
+    sources = {target: [position[p] for p in points]
+               for target, points in layout.sources().items()
+               if all(p in position for p in points)}
+    if not sources:
+        raise ClipError(clip_id, "layout", f"{where}: skipped: no point name of its .pose "
+                                           f"components {names} is one of pose-format's "
+                                           f"{layout.name} layout; convert it to that layout")
+    return layout, sources

@@ -3,14 +3,16 @@
 Fatal (``Report.fatal``; ``raise_if_fatal`` turns them into one DataError), because a store
 built with them would be wrong or would poison training:
 
-- no clips at all, or none whose id matches a label id;
-- clips that could not be read (corrupt or refused pickles, unknown layouts), duplicate ids;
+- no clips at all (or only skipped ones), or none whose id matches a label id;
+- clips that could not be read (corrupt or refused pickles or files), duplicate ids;
 - a wrong joint count; zero frames;
 - NaN or infinite values in points marked valid (readers mark NaN points missing, so this
   is an infinite value, or a NaN from a caller's own PoseSequence).
 
 Reported only (the data may still be usable; the user decides):
 
+- clips a reader skipped (ClipError kind ``layout``: a ``.pose`` file whose keypoint layout
+  cannot be mapped into COCO-WholeBody-133); the other clips are prepared;
 - clip counts per split against the adapter's expected counts;
 - label ids without poses, pose clips without labels;
 - pose/label frame-count mismatches (never truncated or padded);
@@ -44,6 +46,9 @@ _KINDS = {  # ClipError kind -> what the report calls it; all fatal
     "frames": "zero frames",
     "unreadable": "unreadable clips",
     "duplicate": "duplicate clip ids",
+}
+_SKIPPED = {  # ClipError kind -> what the report calls it; the other clips are prepared
+    "layout": "clips skipped (keypoint layout not mappable to coco_wholebody_133)",
 }
 
 
@@ -113,8 +118,10 @@ class Report:
     def fatal(self) -> list[str]:
         """One line per fatal problem; empty when the source may be prepared."""
         problems = []
-        if self.n_clips == 0:
-            problems.append("no clips were read")
+        skipped = [e for kind in _SKIPPED for e in self.clip_errors.get(kind, [])]
+        if self.n_clips == len(skipped):
+            problems.append(f"no clips were read, all were skipped: {_ids(skipped)}" if skipped
+                            else "no clips were read")
         elif self.n_matched == 0 and self.example_ids:
             problems.append(f"none of the {self.n_clips} clips matches a label id (pose id "
                             f"{self.example_ids['pose']!r}, label id "
@@ -158,7 +165,8 @@ class Report:
                 ("poses without labels", [{"id": i} for i in self.poses_without_labels]),
                 ("frame-count mismatches (pose vs labels)", self.frame_mismatches),
                 (f"clips with coordinates out of range (tolerance {self.tolerance})",
-                 self.out_of_range)):
+                 self.out_of_range),
+                *((title, self.clip_errors.get(kind, [])) for kind, title in _SKIPPED.items())):
             if items:
                 lines.append(f"{title}: {_ids(items)}")
         if self.confidence:
