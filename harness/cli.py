@@ -155,7 +155,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from harness.score import render, score_files
 
     report = score_files(args.bench, args.protocol, Path(args.ref), Path(args.hyp),
-                         _overrides(args))
+                         _overrides(args), args.ref_format or args.format,
+                         args.hyp_format or args.format)
     print(render(report, args.json), end="")
     return 0
 
@@ -343,10 +344,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", help="metric protocol of the benchmark's task (default: the "
                                       "benchmark's own)")
     p.add_argument("--ref", required=True, help="references: .json {id: text}, .jsonl/.csv "
-                                                "with id and reference (or text), or plain text "
-                                                "(one clip per line)")
+                                                "with id and reference (or text), plain text "
+                                                "(one clip per line), Uni-Sign's "
+                                                "*_tmp_refs.txt or an STM file")
     p.add_argument("--hyp", required=True, help="hypotheses, the same forms (prediction or "
-                                                "text field; ISLR: a label or a ranked list)")
+                                                "text field; ISLR: a label or a ranked list), "
+                                                "Uni-Sign's *_tmp_pres.txt or a CTM file")
+    from harness.score import FORMATS
+    p.add_argument("--format", choices=FORMATS, default="auto", help="format of both files "
+                   "(default auto: a Uni-Sign, CTM or STM dump by its lines, else by the "
+                   "suffix, else plain lines)")
+    p.add_argument("--ref-format", choices=FORMATS, help="format of --ref (default --format)")
+    p.add_argument("--hyp-format", choices=FORMATS, help="format of --hyp (default --format)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
                    help="override a benchmark config value, e.g. +eval.confusing_classes=[...]")
