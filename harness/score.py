@@ -52,7 +52,8 @@ is ``lines``. A named format is used as named: a Uni-Sign dump given as ``lines`
 as whole lines. The two sides are matched by clip name, in any order.
 
 A value is text (CSLR, SLT) or a label (ISLR); an ISLR hypothesis may also be a ranked list
-of labels (a JSON list, best first).
+of labels (a JSON list, best first). Labels are stripped; text goes to the protocol as written
+(BLEU and WER ignore spaces at its ends, ``eval.rouge=unisign`` counts them as Uni-Sign did).
 """
 
 from __future__ import annotations
@@ -380,12 +381,15 @@ def _is_label(value: Any) -> bool:
 
 
 def typed_values(side: Side, task: str) -> dict[str, Any]:
-    """The side's values as the task's protocols take them: text, a label or ranked labels."""
+    """The side's values as the task's protocols take them: text as written (its
+    protocol decides what spaces mean), a stripped label or ranked labels."""
     ranked = task == "islr" and side.flag == "--hyp"
     wanted = "a label or a list of labels" if ranked else "a label" if task == "islr" else "text"
     out: dict[str, Any] = {}
     for clip, value in side.values.items():
-        if _is_label(value):
+        if _is_label(value) and task != "islr":
+            out[clip] = str(value)
+        elif _is_label(value):
             out[clip] = [str(value).strip()] if ranked else str(value).strip()
         elif ranked and isinstance(value, list) and all(_is_label(v) for v in value):
             out[clip] = [str(v) for v in value]

@@ -8,9 +8,22 @@ protocols never share a signature. A benchmark names its default in its preset
 (``eval.protocol``); ``python -m harness score --protocol`` and ``--set +eval.protocol=...``
 pick another of the same task.
 
-``eval`` options the scorers read: ``lowercase`` and ``rouge_beta`` (BLEU protocols),
-``confusing_classes`` (``islr-nmfs-split``: a list of class names, or the path of a UTF-8
-text file with one name per line).
+``eval`` options the scorers read: ``lowercase``, ``rouge`` and ``rouge_beta`` (BLEU
+protocols), ``confusing_classes`` (``islr-nmfs-split``: a list of class names, or the path of
+a UTF-8 text file with one name per line).
+
+``eval.rouge`` picks the ROUGE-L definition of the BLEU protocols
+(``benchmarks.metrics.translation``): ``bleu-tokens`` (the default: LCS F-measure with the
+fixed weight ``eval.rouge_beta`` on BLEU's tokens) or ``unisign`` (Uni-Sign's
+``external_metrics/Rouge.py``: whitespace tokens of the raw text, each sentence weighted by
+its own P/R), e.g. ``score --set +eval.rouge=unisign``. It is an option of a protocol, not
+more protocols, because it is independent of the BLEU tokenisation that names them
+(Uni-Sign pairs it with ``bleu-13a`` for English and ``bleu-char`` for Chinese). An option
+with a closed set of values is a protocol's ``choices``: checked when the benchmark is
+built, and a value other than the default joins the head of every signature the protocol
+gives (``protocol:bleu-13a|version:1|rouge:unisign|...``), BLEU's included, since tables
+(leaderboards) are keyed by the BLEU signature and show ROUGE-L beside it. At the default,
+the signatures are those of the protocol without the option, so earlier numbers keep theirs.
 """
 
 from __future__ import annotations
@@ -18,7 +31,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +60,29 @@ class Protocol:
     scorer: Scorer
     #: ``eval`` options the protocol cannot do without
     needs: tuple[str, ...] = ()
+    #: ``eval`` options with a closed set of values, the default first
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def check(self, options: Mapping[str, Any]) -> None:
-        """Fail with what to set when an option the protocol needs is missing."""
+        """Fail with what to set when an option the protocol needs is missing or a choice
+        is not one of its values."""
         missing = [k for k in self.needs if options.get(k) in (None, "", [])]
         if missing:
             raise ConfigError(f"metric protocol {self.name} needs eval.{missing[0]} "
                               f"({_NEEDS_HELP[missing[0]]}); add it to the benchmark preset "
                               f"or pass --set +eval.{missing[0]}=...")
+        for key, values in self.choices.items():
+            value = options.get(key)
+            if value is not None and value not in values:
+                close = difflib.get_close_matches(str(value), values, n=1, cutoff=0.5)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                raise ConfigError(f"eval.{key}={value!r} is not a {_CHOICE_HELP[key]} of "
+                                  f"metric protocol {self.name} (choices: "
+                                  f"{', '.join(values)}){hint}")
+
+    def chosen(self, options: Mapping[str, Any]) -> dict[str, str]:
+        """The value of each of the protocol's choices under ``options`` (default: the first)."""
+        return {key: str(options.get(key) or values[0]) for key, values in self.choices.items()}
 
     def score(self, predictions: Mapping[str, Any], references: Mapping[str, str],
               options: Mapping[str, Any] | None = None) -> Scores:
@@ -62,7 +90,9 @@ class Protocol:
         options = options or {}
         self.check(options)
         metrics, details = self.scorer(predictions, references, options)
-        head = f"protocol:{self.name}|version:{self.version}"
+        head = f"protocol:{self.name}|version:{self.version}" + "".join(
+            f"|{key}:{value}" for key, value in self.chosen(options).items()
+            if value != self.choices[key][0])
         return Scores(metrics, {f: f"{head}|{d}" if d else head for f, d in details.items()})
 
     def family(self, metric: str) -> str:
@@ -72,6 +102,7 @@ class Protocol:
 
 _NEEDS_HELP = {"confusing_classes": "the names of the confusing classes, a list or a text "
                                    "file with one name per line"}
+_CHOICE_HELP = {"rouge": "ROUGE-L definition"}
 
 
 def _topk(predictions: Mapping[str, Any], references: Mapping[str, str],
@@ -120,7 +151,8 @@ def _bleu(tokenize: str) -> Scorer:
                options: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
         proto = translation.TranslationProtocol(
             tokenize=tokenize, lowercase=bool(options.get("lowercase", False)),
-            rouge_beta=float(options.get("rouge_beta", 1.2)))
+            rouge_beta=float(options.get("rouge_beta", 1.2)),
+            rouge=str(options.get("rouge") or translation.ROUGE_DEFINITIONS[0]))
         metrics, bleu_sig = translation.bleu_scores(predictions, references, proto)
         metrics["rouge_l"], rouge_sig = translation.rouge_l(predictions, references, proto)
         return metrics, {"bleu": bleu_sig, "rouge_l": rouge_sig}
@@ -132,7 +164,9 @@ _TOPK = {"topk": ("top1", "top5", "pc_top1", "pc_top5")}
 _SPLIT = {"topk": tuple(f"top{k}{g}" for k in (1, 5) for g in ("", "_confusing", "_normal"))}
 _WER = {"wer": ("wer", "sub", "del", "ins")}
 _BLEU = {"bleu": ("bleu1", "bleu2", "bleu3", "bleu4"), "rouge_l": ("rouge_l",)}
-_BLEU_SUMMARY = "BLEU-1..4 (sacrebleu) and ROUGE-L (LCS F, beta from eval.rouge_beta) on "
+_BLEU_SUMMARY = ("BLEU-1..4 (sacrebleu) and ROUGE-L (eval.rouge: LCS F with beta "
+                 "eval.rouge_beta on the same tokens, or Uni-Sign's) on ")
+_ROUGE = {"rouge": translation.ROUGE_DEFINITIONS}
 
 PROTOCOLS: dict[str, Protocol] = {p.name: p for p in [
     Protocol("islr-topk", "islr", "1", "per-instance (P-I) and per-class (P-C) top-1/top-5",
@@ -148,11 +182,11 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in [
              "clean-up of the 2014-T release, sclite's alignment", _WER,
              _phoenix("phoenix-2014t")),
     Protocol("bleu-13a", "slt", "1", _BLEU_SUMMARY + "sacrebleu's 13a tokens (Uni-Sign, "
-             "GFSLT-VLP)", _BLEU, _bleu("13a")),
+             "GFSLT-VLP)", _BLEU, _bleu("13a"), choices=_ROUGE),
     Protocol("bleu-none", "slt", "1", _BLEU_SUMMARY + "whitespace tokens of pre-tokenised "
-             "text (SignJoey, TwoStream)", _BLEU, _bleu("none")),
+             "text (SignJoey, TwoStream)", _BLEU, _bleu("none"), choices=_ROUGE),
     Protocol("bleu-char", "slt", "1", _BLEU_SUMMARY + "characters, spaces dropped (Chinese: "
-             "CSL-Daily)", _BLEU, _bleu("char")),
+             "CSL-Daily)", _BLEU, _bleu("char"), choices=_ROUGE),
 ]}
 
 

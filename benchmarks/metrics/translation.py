@@ -1,4 +1,19 @@
-"""Translation metrics: BLEU-1..4 through sacrebleu and ROUGE-L on the same tokens."""
+"""Translation metrics: BLEU-1..4 through sacrebleu and ROUGE-L, by default on the same tokens.
+
+ROUGE-L has more than one definition in the SLT field's code, and they give numbers several
+points apart on the same outputs (docs/measurements/2026-12-07-unisign-rescoring.md), so
+``TranslationProtocol.rouge`` names the one used (``ROUGE_DEFINITIONS``):
+
+- ``bleu-tokens``: the LCS F-measure of each sentence on the tokens BLEU sees (the
+  protocol's sacrebleu tokenizer and case) with a fixed weight ``rouge_beta`` (1.2, as in
+  the coco-caption scorer), averaged over sentences;
+- ``unisign``: the definition of Uni-Sign's ``external_metrics/Rouge.py`` ``rouge()``
+  (tf_seq2seq's sentence-level ROUGE-L; github ZechengLi19/Uni-Sign, read at commit
+  2c9028f), which gives the ROUGE-L of its papers' tables: tokens are the raw text split at
+  every single space (so ``""`` is one empty token and a doubled, leading or trailing space
+  adds one; empty tokens match each other), and the F-measure weight of each sentence is its
+  own P/R, averaged over sentences. ``rouge_beta`` does not apply; ``lowercase`` does.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +30,19 @@ class TranslationProtocol:
     """How hypotheses and references are tokenised and scored.
 
     tokenize: a sacrebleu tokenizer name ('13a', 'none', 'zh', 'char', ...);
-    lowercase: compare case-insensitively; rouge_beta: the F-measure weight of ROUGE-L
-    (1.2 as in the coco-caption scorer that the SLT field's code uses).
+    lowercase: compare case-insensitively; rouge_beta: the F-measure weight of the
+    ``bleu-tokens`` ROUGE-L (1.2 as in the coco-caption scorer that the SLT field's code
+    uses); rouge: which ROUGE-L definition (one of ``ROUGE_DEFINITIONS``).
     """
 
     tokenize: str = "13a"
     lowercase: bool = False
     rouge_beta: float = 1.2
+    rouge: str = "bleu-tokens"
+
+
+#: The ROUGE-L definitions of the module docstring; the first is the default.
+ROUGE_DEFINITIONS = ("bleu-tokens", "unisign")
 
 
 def bleu_scores(predictions: Mapping[str, str], references: Mapping[str, str],
@@ -70,20 +91,39 @@ def lcs_length(a: list[str], b: list[str]) -> int:
     return prev[-1]
 
 
+def _f_measure(prec: float, rec: float, beta2: float) -> float:
+    """The F-measure of precision and recall weighted by ``beta2`` (beta squared)."""
+    return (1 + beta2) * prec * rec / (rec + beta2 * prec)
+
+
+def _sentence_rouge_l(hyp: str, ref: str, protocol: TranslationProtocol) -> float:
+    """ROUGE-L F-measure of one sentence under the protocol's ROUGE-L definition."""
+    if protocol.rouge == "unisign":
+        if protocol.lowercase:
+            hyp, ref = hyp.lower(), ref.lower()
+        hyp_t, ref_t = hyp.split(" "), ref.split(" ")
+    else:
+        hyp_t, ref_t = tokens(hyp, protocol), tokens(ref, protocol)
+    lcs = lcs_length(hyp_t, ref_t)
+    if lcs == 0:
+        return 0.0
+    prec, rec = lcs / len(hyp_t), lcs / len(ref_t)
+    beta2 = (prec / rec) ** 2 if protocol.rouge == "unisign" else protocol.rouge_beta ** 2
+    return _f_measure(prec, rec, beta2)
+
+
 def rouge_l(predictions: Mapping[str, str], references: Mapping[str, str],
             protocol: TranslationProtocol) -> tuple[float, str]:
     """Sentence-level ROUGE-L F-measure averaged over the corpus (percent), with how it was
-    computed (tokens, case, beta, aggregation)."""
+    computed (definition, tokens, case, beta, aggregation)."""
     _check_ids(predictions, references)
-    beta2 = protocol.rouge_beta ** 2
-    total = 0.0
-    for clip, ref in references.items():
-        hyp_t, ref_t = tokens(predictions[clip], protocol), tokens(ref, protocol)
-        lcs = lcs_length(hyp_t, ref_t)
-        if lcs == 0:
-            continue
-        prec, rec = lcs / len(hyp_t), lcs / len(ref_t)
-        total += (1 + beta2) * prec * rec / (rec + beta2 * prec)
-    signature = (f"metric:rouge-l|tok:{protocol.tokenize}|lc:{protocol.lowercase}"
-                 f"|beta:{protocol.rouge_beta}|agg:sentence-mean|sacrebleu:{version('sacrebleu')}")
+    total = sum(_sentence_rouge_l(predictions[clip], ref, protocol)
+                for clip, ref in references.items())
+    if protocol.rouge == "unisign":
+        signature = (f"metric:rouge-l|def:unisign|tok:split-space|lc:{protocol.lowercase}"
+                     f"|beta:p/r|agg:sentence-mean")
+    else:
+        signature = (f"metric:rouge-l|tok:{protocol.tokenize}|lc:{protocol.lowercase}"
+                     f"|beta:{protocol.rouge_beta}|agg:sentence-mean"
+                     f"|sacrebleu:{version('sacrebleu')}")
     return 100.0 * total / len(references), signature
