@@ -3,6 +3,11 @@
 Every random choice comes from a generator seeded by (seed, stage, epoch, batch index), so a
 run resumed in the middle of an epoch sees exactly the batches an uninterrupted run sees.
 Evaluation is deterministic: no augmentation and uniform temporal subsampling.
+
+Spatial augmentation (scale, rotation, shift) is not applied to the stored coordinates: a
+sign encoder normalises each clip by its own body box, which would undo a scale or a shift.
+The loader draws one transform per clip and hands it over as ``Batch.affine``, which the
+encoder applies to its normalised coordinates (where 1 is half the body box).
 """
 
 from __future__ import annotations
@@ -25,10 +30,13 @@ class DataOptions:
     """Data-path settings, from the resolved config's ``data`` section."""
 
     max_frames: int = 64
+    #: train: how a clip longer than ``max_frames`` is cut down: "uniform" (evenly spaced
+    #: frames from a random phase) or "random" (a sorted random subset, Uni-Sign's release)
+    sampling: str = "uniform"
     speed_jitter: float = 0.2      # train: resample length by a factor in [1 - j, 1 + j]
     scale_jitter: float = 0.1      # train: isotropic scale factor in [1 - j, 1 + j]
     rotate_deg: float = 10.0       # train: in-plane rotation in [-r, r] degrees
-    shift: float = 0.05            # train: shift by up to this fraction of the frame size
+    shift: float = 0.05            # train: shift by up to this much in normalised units
     joints: tuple[int, ...] | None = None   # keep only these joints (None: all)
 
     @classmethod
@@ -36,11 +44,17 @@ class DataOptions:
         """Build from the ``data`` config section and the joints the model reads."""
         aug = data.get("augment", {})
         return cls(max_frames=int(data["max_frames"]),
+                   sampling=str(data.get("sampling", "uniform")),
                    speed_jitter=float(aug.get("speed", 0.0)),
                    scale_jitter=float(aug.get("scale", 0.0)),
                    rotate_deg=float(aug.get("rotate_deg", 0.0)),
                    shift=float(aug.get("shift", 0.0)),
                    joints=tuple(joints) if joints is not None else None)
+
+    @property
+    def spatial(self) -> bool:
+        """Whether training batches carry a spatial transform."""
+        return bool(self.scale_jitter or self.rotate_deg or self.shift)
 
 
 def eval_frame_indices(n: int, max_frames: int) -> np.ndarray:
@@ -50,13 +64,20 @@ def eval_frame_indices(n: int, max_frames: int) -> np.ndarray:
     return np.round(np.linspace(0, n - 1, max_frames)).astype(np.int64)
 
 
-def train_frame_indices(n: int, max_frames: int, jitter: float,
-                        rng: np.random.Generator) -> np.ndarray:
+SAMPLING = ("uniform", "random")
+
+
+def train_frame_indices(n: int, max_frames: int, jitter: float, rng: np.random.Generator,
+                        sampling: str = "uniform") -> np.ndarray:
     """Random speed change (resampling by a factor in [1 - j, 1 + j]); a clip still longer
-    than ``max_frames`` is subsampled uniformly from a random phase, never cropped, so every
-    sign of a sentence stays in the clip."""
+    than ``max_frames`` is cut down, never cropped, so every sign of a sentence stays in the
+    clip: to evenly spaced frames from a random phase (``uniform``) or to a sorted random
+    subset of its frames (``random``, as Uni-Sign's release samples)."""
     factor = 1.0 + rng.uniform(-jitter, jitter) if jitter > 0 else 1.0
     length = max(1, round(n * factor))
+    if length > max_frames and sampling == "random":
+        frames = np.clip(np.round(np.linspace(0, n - 1, length)), 0, n - 1).astype(np.int64)
+        return frames[np.sort(rng.choice(length, size=max_frames, replace=False))]
     if length > max_frames:
         step = (n - 1) / max_frames if max_frames > 1 else 0.0
         start = rng.uniform(0, step) if step > 0 else 0.0
@@ -154,27 +175,26 @@ class ClipLoader:
         """Load, sample, augment and pad the clips ``chunk`` into one batch.
 
         The random draws are made clip by clip in a fixed order (frame sampling, then scale,
-        rotation and shift), so a batch depends only on (seed, stage, epoch, number); the
-        array work is done for the whole batch at once: one gather of every chosen frame and
-        joint from the store, one batched matrix product for the augmentation, and padding by
-        a single scatter. The values equal those of assembling clip by clip, bit for bit.
+        rotation and shift of the clip's ``affine``), so a batch depends only on (seed,
+        stage, epoch, number); the array work is done for the whole batch at once: one
+        gather of every chosen frame and joint from the store, and padding by a single
+        scatter. The values equal those of assembling clip by clip, bit for bit.
         """
         opts = self.options
         rng = np.random.default_rng([self.seed, self.stage_key, epoch, number, 7])
         clips = [self.store.clips[int(i)] for i in chunk]
         offsets = self.store.offsets
-        rows, lengths, mats, moves = [], [], [], []
-        for i, info in zip(chunk, clips, strict=True):
+        rows, lengths, transforms = [], [], []
+        for i in chunk:
             a = int(offsets[int(i)])
             n = int(offsets[int(i) + 1]) - a
-            idx = (train_frame_indices(n, opts.max_frames, opts.speed_jitter, rng) if self.train
+            idx = (train_frame_indices(n, opts.max_frames, opts.speed_jitter, rng,
+                                       opts.sampling) if self.train
                    else eval_frame_indices(n, opts.max_frames))
             rows.append(idx + a)
             lengths.append(len(idx))
-            if self.train:
-                mat, center, shift = self._augmentation(info.frame_size, info.coord_space, rng)
-                mats.append(mat)
-                moves.append((center, shift))
+            if self.train and opts.spatial:
+                transforms.append(self._augmentation(rng))
         frames = np.concatenate(rows)
         arrays = [a.take(frames, axis=0) for a in self.store.packed()]  # the frames, then
         if opts.joints is not None:                                       # the joints
@@ -196,15 +216,6 @@ class ClipLoader:
         keypoints = keypoints.reshape(b, t_max, v, kp.shape[2])
         confidence, valid_arr = confidence.reshape(b, t_max, v), valid_arr.reshape(b, t_max, v)
         frame_mask = frame_mask.reshape(b, t_max)
-        if self.train:
-            # per-clip centre and shift tiled over the (x, y) pairs, so the element-wise
-            # steps run over long rows; the order of operations is the per-clip one
-            center = np.tile(np.stack([m[0] for m in moves]), t_max * v)  # (B, T*V*2)
-            shift = np.tile(np.stack([m[1] for m in moves]), t_max * v)
-            xy = np.ascontiguousarray(keypoints[..., :2]).reshape(b, t_max * v * 2) - center
-            xy = xy.reshape(b, t_max * v, 2) @ np.stack(mats).transpose(0, 2, 1)
-            keypoints[..., :2] = (xy.reshape(b, -1) + center + shift).reshape(b, t_max, v, 2)
-            keypoints[~frame_mask] = 0.0  # padded frames stay zero
         return Batch(
             ids=[c.id for c in clips],
             keypoints=torch.from_numpy(keypoints),
@@ -213,22 +224,18 @@ class ClipLoader:
             frame_mask=torch.from_numpy(frame_mask),
             gloss=[c.gloss for c in clips],
             text=[c.text for c in clips],
+            affine=torch.from_numpy(np.stack(transforms)) if transforms else None,
         )
 
-    def _augmentation(self, frame_size: tuple[int, int] | None, coord_space: str,
-                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One clip's random scale-rotation matrix (2, 2), its centre and its shift."""
+    def _augmentation(self, rng: np.random.Generator) -> np.ndarray:
+        """One clip's random transform (2, 3) of normalised coordinates: scale and rotation
+        about the body box's centre, then a shift."""
         opts = self.options
-        if coord_space == "pixel" and frame_size:
-            w, h = frame_size
-        else:
-            w = h = 1.0
-        center = np.array([w / 2, h / 2], np.float32)
         scale = 1.0 + rng.uniform(-opts.scale_jitter, opts.scale_jitter)
         theta = np.deg2rad(rng.uniform(-opts.rotate_deg, opts.rotate_deg))
-        shift = rng.uniform(-opts.shift, opts.shift, size=2) * np.array([w, h])
+        shift = rng.uniform(-opts.shift, opts.shift, size=2)
         rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
-        return (scale * rot).astype(np.float32), center, shift.astype(np.float32)
+        return np.concatenate([scale * rot, shift[:, None]], axis=1).astype(np.float32)
 
 
 def _in_workers(loader: ClipLoader, epoch: int, jobs: list[tuple[np.ndarray, int]],

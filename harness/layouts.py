@@ -28,12 +28,12 @@ _HAND21 = (
     "ring1", "ring2", "ring3", "ring4",
     "pinky1", "pinky2", "pinky3", "pinky4",
 )
-#: Edges of one 21-point hand, in hand-local indices (wrist = 0, four joints per finger).
-HAND_EDGES: tuple[tuple[int, int], ...] = (
-    *((a, b) for base in (1, 5, 9, 13, 17)
-      for a, b in ((0, base), (base, base + 1), (base + 1, base + 2), (base + 2, base + 3))),
-    (5, 9), (9, 13), (13, 17),
-)
+#: Edges of one 21-point hand, in hand-local indices (wrist = 0, four joints per finger, each
+#: finger a chain from the wrist): the hand graph of Uni-Sign's release (``stgcn_layers/
+#: gcn_utils.py``, layouts 'left'/'right'), which has no edges across the palm.
+HAND_EDGES: tuple[tuple[int, int], ...] = tuple(
+    (a, b) for base in (1, 5, 9, 13, 17)
+    for a, b in ((0, base), (base, base + 1), (base + 1, base + 2), (base + 2, base + 3)))
 
 FACE_OFFSET = 23
 LEFT_HAND_OFFSET = 91
@@ -89,22 +89,25 @@ def _coco_wholebody_133() -> Layout:
              + tuple(f"left_hand_{n}" for n in _HAND21)
              + tuple(f"right_hand_{n}" for n in _HAND21))
     assert len(names) == 133
-    # Body: nose, ears, shoulders, elbows, wrists (local 0..8).
+    # The parts and their graphs are those of Uni-Sign's release (``datasets.py`` picks the
+    # points, ``stgcn_layers/gcn_utils.py`` joins them). Body: nose, ears, shoulders, elbows,
+    # wrists (local 0..8); the nose joins the ears and the shoulders, each arm is a chain.
     body = Part(
         "body", (0, 3, 4, 5, 6, 7, 8, 9, 10),
-        ((0, 1), (0, 2), (0, 3), (0, 4), (3, 4), (3, 5), (5, 7), (4, 6), (6, 8)),
+        ((0, 1), (0, 2), (0, 3), (0, 4), (3, 5), (5, 7), (4, 6), (6, 8)),
         anchor=None,
     )
     left = Part("left_hand", tuple(range(LEFT_HAND_OFFSET, LEFT_HAND_OFFSET + 21)), HAND_EDGES, 0)
     right = Part("right_hand", tuple(range(RIGHT_HAND_OFFSET, RIGHT_HAND_OFFSET + 21)),
                  HAND_EDGES, 0)
-    # Face: every second jaw point (9), the inner lip (8), the nose tip (1) = 18 points.
+    # Face: every second jaw point (9, a chain), the inner lip (8, a loop), the nose tip (1),
+    # which joins all 17 other points and is the part's anchor.
     jaw = tuple(range(FACE_OFFSET, FACE_OFFSET + 17, 2))
     inner_lip = tuple(range(83, 91))
     face_joints = jaw + inner_lip + (53,)
     face_edges = tuple((i, i + 1) for i in range(8))  # jaw chain
     face_edges += tuple((9 + i, 9 + (i + 1) % 8) for i in range(8))  # inner-lip loop
-    face_edges += ((17, 11), (17, 4))  # nose tip to upper lip middle and to the chin
+    face_edges += tuple((17, i) for i in range(17))  # nose tip to every other point
     face = Part("face", face_joints, face_edges, anchor=17)
     return Layout("coco_wholebody_133", names,
                   {p.name: p for p in (body, left, right, face)})

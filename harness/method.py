@@ -2,9 +2,13 @@
 
 A method builds torch modules that follow ``TrainableModel``: ``loss(batch)`` returns a
 dict of scalar tensors whose ``"loss"`` entry is optimised (other entries are logged), and
-fine-tuning models add ``predict(batch, final)`` returning one prediction per clip in the
-shapes ``harness.tasks`` describes. ``final`` is False while selecting checkpoints on dev
-(a method may decode more cheaply then) and True for the reported predictions.
+fine-tuning models add ``predict(batch)`` returning one prediction per clip in the shapes
+``harness.tasks`` describes. The same predictions select the checkpoint on dev and are
+reported on test, so selection never rewards a decoder that the report does not use.
+
+A method with a pre-training stage builds a pre-training model that follows
+``PretrainedModel``: fine-tuning continues from its ``sign_encoder`` (and from whatever
+else the method's ``build`` takes from it, e.g. a language model).
 """
 
 from __future__ import annotations
@@ -30,8 +34,15 @@ class TrainableModel(Protocol):
     def loss(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Training losses of a batch; ``"loss"`` is the one optimised."""
 
-    def predict(self, batch: Batch, final: bool) -> list[Any]:
+    def predict(self, batch: Batch) -> list[Any]:
         """One prediction per clip of the batch."""
+
+
+class PretrainedModel(Protocol):
+    """What fine-tuning needs from a pre-training model: the sign encoder it trained."""
+
+    #: The pre-trained sign encoder; every fine-tuning model starts from its weights.
+    sign_encoder: torch.nn.Module
 
 
 class Method:
@@ -46,6 +57,14 @@ class Method:
     tasks: ClassVar[tuple[str, ...]] = ("islr", "cslr", "slt")
     summary: ClassVar[str] = ""
     presets_dir: ClassVar[Path]
+    #: Presets every method of a family shares (the sign encoder and task heads), merged
+    #: under a method's own preset of the same name (see ``preset_files``), or None.
+    shared_presets_dir: ClassVar[Path | None] = None
+    #: A method preset whose shared base has another name (e.g. ``smoke_minilm`` -> smoke).
+    preset_family: ClassVar[dict[str, str]] = {}
+    #: Config keys (dotted) where this method departs from the shared encoder and heads on
+    #: purpose, each with its reason; the registry-wide test allows exactly these.
+    encoder_differences: ClassVar[dict[str, str]] = {}
     has_pretraining: ClassVar[bool] = False
     #: Named ablations: the config values (dotted keys) that switch a component off. The
     #: leaderboard names a configuration after the one it matches; "no pre-training"
@@ -66,12 +85,29 @@ class Method:
                             f"available: {', '.join(cls.presets())}")
         return path
 
+    @classmethod
+    def preset_files(cls, preset: str) -> list[Path]:
+        """The files a preset resolves from, merged in order: the shared preset of its
+        family (where the method has one), then the method's own."""
+        own = cls.preset_path(preset)
+        if cls.shared_presets_dir is None:
+            return [own]
+        shared = cls.shared_presets_dir / f"{cls.preset_family.get(preset, preset)}.py"
+        return [shared, own] if shared.exists() else [own]
+
     def build(self, cfg: dict[str, Any], spec: TaskSpec, pretrained: Any = None) -> Any:
         """The fine-tuning model for ``spec.task``, continuing from the pre-training model
-        ``pretrained`` when the method has a pre-training stage and it ran."""
+        ``pretrained`` (a ``PretrainedModel``) when there is one."""
         raise NotImplementedError
 
     def build_pretrainer(self, cfg: dict[str, Any], spec: TaskSpec) -> Any:
-        """The pre-training model (methods with ``has_pretraining``); ``spec.train_texts``
-        holds the pre-training corpus's texts."""
+        """The pre-training model (a ``PretrainedModel``); ``spec.train_texts`` holds the
+        pre-training corpus's texts."""
         raise NotImplementedError(f"{self.name} has no pre-training stage")
+
+    def load_checkpoint(self, model: Any, state: dict[str, Any], source: str) -> dict[str, Any]:
+        """Load a checkpoint's state dict into the pre-training model ``model`` and say what
+        it matched (a JSON record for result.json). The harness's own checkpoints load as
+        they are; a method may also read the checkpoints of a reference release."""
+        model.load_state_dict(state)
+        return {"source": source, "format": "harness", "matched": len(state)}

@@ -45,7 +45,7 @@ from harness.tasks import SELECTION, TaskSpec
 
 #: Written once a finished cell's MLflow run is complete (metrics, tags, artifacts, FINISHED).
 TRACKED = "tracked.json"
-_METHOD_KEYS = ("model", "finetune", "pretrain", "precision", "task_overrides")
+_METHOD_KEYS = ("model", "finetune", "pretrain", "precision", "data", "task_overrides")
 
 
 @dataclass
@@ -77,6 +77,14 @@ def resolve_bench_config(bench_name: str, overrides: list[str]) -> dict[str, Any
     return apply_overrides(cfg, overrides)
 
 
+def method_preset(method_cls: Any, preset: str) -> dict[str, Any]:
+    """A method's preset: its files (the shared base, then its own) merged in order."""
+    cfg: dict[str, Any] = {}
+    for path in method_cls.preset_files(preset):
+        cfg = merge(cfg, load_preset(path))
+    return cfg
+
+
 def resolve_config(method_name: str, bench_name: str, preset: str,
                    overrides: list[str]) -> dict[str, Any]:
     """Method preset + benchmark preset + the method's task overrides + ``--set`` overrides."""
@@ -85,7 +93,7 @@ def resolve_config(method_name: str, bench_name: str, preset: str,
     if bench_cls.task not in method_cls.tasks:
         raise UserError(f"method {method_name} does not do {bench_cls.task} "
                         f"(it does {', '.join(method_cls.tasks)})")
-    mcfg = load_preset(method_cls.preset_path(preset))
+    mcfg = method_preset(method_cls, preset)
     bcfg = load_preset(bench_cls.preset)
     unknown = set(mcfg) - set(_METHOD_KEYS)
     if unknown:
@@ -264,8 +272,10 @@ class CellRun:
         self.bench = BENCHMARKS.get(opts.bench)(self.cfg, root=opts.data_root)
         self.task = self.bench.task
         pre = self.cfg.get("pretrain") or {}
-        self.pretraining = bool(self.method.has_pretraining and pre
-                                and (int(pre.get("epochs", 0)) > 0 or pre.get("checkpoint")))
+        # a checkpoint is loaded for any method (it starts the encoder); a method with a
+        # pre-training stage pre-trains when it has epochs to run
+        self.pretraining = bool(pre.get("checkpoint") or (
+            self.method.has_pretraining and int(pre.get("epochs", 0)) > 0))
         self.timings: dict[str, float] = {}
         self.log_file: Any = None
         self.world: World = world_from_env()
@@ -481,15 +491,16 @@ class CellRun:
         select = self.bench.select_split
 
         def evaluate(m: Any) -> tuple[float, dict[str, float]]:
-            scores = self._score(m, loaders[select], select, final=False, device=device)[0]
+            scores = self._score(m, loaders[select], select, device=device)[0]
             return scores.metrics[metric], scores.metrics
 
+        trivial = self._trivial_score(select, train_ids, metric) if select else None
         trainer = Trainer(model, "finetune", StageConfig.from_config(ft), train_loader,
                           self.cell_dir / "checkpoints",
                           evaluate=evaluate if select else None, higher_is_better=higher,
                           device=device, log=self.log,
                           on_epoch=log_stage["finetune"], world=self.world,
-                          precision=self.precision)
+                          precision=self.precision, trivial=trivial)
         t0 = time.perf_counter()
         state = trainer.run()
         self.timings["finetune"] = time.perf_counter() - t0
@@ -497,7 +508,7 @@ class CellRun:
         metrics, signatures = {}, {}
         (self.cell_dir / "predictions").mkdir(exist_ok=True)
         for split, loader in loaders.items():
-            scores, rows = self._score(model, loader, split, final=True, device=device)
+            scores, rows = self._score(model, loader, split, device=device)
             metrics[split] = scores.metrics
             signatures.update(scores.signatures)
             if self.world.main:
@@ -512,9 +523,15 @@ class CellRun:
         self.log(f"test: {summary}")
         return {
             "metrics": metrics, "signatures": signatures,
-            "selection": {"split": select, "metric": metric if select else None,
-                          "higher_is_better": higher, "value": state["best_value"],
-                          "epoch": state["best_epoch"], "epochs": cfg["finetune"]["epochs"]},
+            "selection": {
+                "split": select, "metric": metric if select else None,
+                "higher_is_better": higher, "value": state["best_value"],
+                "epoch": state["best_epoch"], "epochs": cfg["finetune"]["epochs"],
+                "criterion": (f"{select} {metric} of the reported predictions (the same "
+                              f"decoder as test); ties to the later epoch; only epochs that "
+                              f"beat the trivial prediction's score") if select else
+                             "no dev split: the last epoch",
+                "trivial_value": trivial, "fallback_to_last": state["selection_fallback"]},
             "history": state["history"],
             "pretrain": pre_state,
         }, model
@@ -537,9 +554,16 @@ class CellRun:
         t0 = time.perf_counter()
         if pre.get("checkpoint"):
             path = Path(pre["checkpoint"])
-            model.load_state_dict(checkpoint.load(path)["model"])
-            self.log(f"pretrain: loaded {path}")
-            record.update(checkpoint=str(path), checkpoint_sha256=_file_sha256(path))
+            state = checkpoint.load(path)
+            if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
+                raise UserError(f"pretrain.checkpoint {path} has no 'model' state dict (the "
+                                f"harness and Uni-Sign's release both save one)")
+            loaded = self.method.load_checkpoint(model, state["model"], str(path))
+            self.log(f"pretrain: loaded {path} ({loaded['format']}: {loaded['matched']} "
+                     f"tensors matched, {loaded.get('unmatched', 0)} of the file unused, "
+                     f"{loaded.get('missing', 0)} of the model not in it)")
+            record.update(checkpoint=str(path), checkpoint_sha256=_file_sha256(path),
+                          loaded=loaded)
         else:
             data_opts = DataOptions.from_config({**cfg["data"], **pre.get("data", {})},
                                                 model.input_joints)
@@ -597,7 +621,16 @@ class CellRun:
         changes a batch, so neither is part of the config."""
         return {"workers": self.opts.loader_workers, "pin_memory": device.type == "cuda"}
 
-    def _score(self, model: Any, loader: Any, split: str, *, final: bool,
+    def _trivial_score(self, split: str, train_ids: list[int], metric: str) -> float:
+        """The ``split`` score of predictions that a model which learned nothing makes."""
+        from harness.tasks import trivial_predictions
+
+        refs = self.bench.references(self.store, split)
+        labels = [self.store.clips[i].gloss for i in train_ids]
+        preds = trivial_predictions(self.task, sorted(refs), labels)
+        return float(self.bench.score(preds, refs).metrics[metric])
+
+    def _score(self, model: Any, loader: Any, split: str, *,
                device: Any) -> tuple[Any, list[dict[str, Any]]]:
         import torch
 
@@ -608,7 +641,7 @@ class CellRun:
         with torch.no_grad():  # each rank predicts its share of the batches
             for batch in loader.batches(every=(world.rank, world.size)):
                 with precision.autocast(self.precision, device.type):
-                    preds = model.predict(batch.to(device), final)
+                    preds = model.predict(batch.to(device))
                 for clip_id, pred in zip(batch.ids, preds, strict=True):
                     predictions[clip_id] = pred
         if world.enabled:  # scored over the whole corpus, on every rank

@@ -37,12 +37,12 @@ def finished_results(out: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
 
 def preset_values(method: str, preset: str) -> dict[str, Any]:
     """The flattened values of a method preset ({} when it cannot be loaded)."""
-    from harness.config import load_preset
     from harness.errors import UserError
     from harness.registry import METHODS
+    from harness.runner import method_preset
 
     try:
-        return flatten(load_preset(METHODS.get(method).preset_path(preset)))
+        return flatten(method_preset(METHODS.get(method), preset))
     except UserError:
         return {}
 

@@ -29,6 +29,20 @@ SELECTION: dict[str, tuple[str, bool]] = {
 }
 
 
+def trivial_predictions(task: str, clip_ids: list[str], train_labels: list[str]
+                        ) -> dict[str, Any]:
+    """What a model that learned nothing predicts for ``clip_ids``: the training split's
+    most frequent glosses for ISLR (best first, up to 5), empty output for CSLR and SLT.
+    Its dev score is the floor an epoch must beat to be selected."""
+    if task == "islr":
+        counts: dict[str, int] = {}
+        for label in train_labels:
+            counts[label] = counts.get(label, 0) + 1
+        ranked = sorted(counts, key=lambda g: (-counts[g], g))[:5]
+        return {i: list(ranked) for i in clip_ids}
+    return {i: "" for i in clip_ids}
+
+
 @dataclass
 class TaskSpec:
     """What a method needs to know to build its model for one benchmark task."""
@@ -54,6 +68,9 @@ class Batch:
     text: list[str]
     #: Precomputed RGB clip features (B, D) where a benchmark provides them, else None.
     rgb: torch.Tensor | None = None
+    #: Per-clip 2D transforms (B, 2, 3) of the encoder's normalised coordinates (the data
+    #: path's spatial augmentation of a training batch), else None.
+    affine: torch.Tensor | None = None
 
     def to(self, device: Any) -> Batch:
         """The same batch with its tensors on ``device``."""
@@ -68,14 +85,16 @@ class Batch:
         """The same batch with ``fn`` applied to each of its tensors."""
         return Batch(self.ids, fn(self.keypoints), fn(self.confidence), fn(self.valid),
                      fn(self.frame_mask), self.gloss, self.text,
-                     fn(self.rgb) if self.rgb is not None else None)
+                     fn(self.rgb) if self.rgb is not None else None,
+                     fn(self.affine) if self.affine is not None else None)
 
     def part(self, rows: slice) -> Batch:
         """The clips ``rows`` of this batch (a rank's share), padded as in the whole batch."""
         rgb = self.rgb[rows] if self.rgb is not None else None
+        affine = self.affine[rows] if self.affine is not None else None
         return Batch(self.ids[rows], self.keypoints[rows], self.confidence[rows],
                      self.valid[rows], self.frame_mask[rows], self.gloss[rows],
-                     self.text[rows], rgb)
+                     self.text[rows], rgb, affine)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -2,9 +2,15 @@
 
 A stage writes ``<stage>.last.pt`` every ``checkpoint_every`` steps and at the end of every
 epoch (model, optimiser, scheduler, RNG state, position in the data, selection state and
-history), and ``<stage>.best.pt`` whenever the dev metric improves. A stage started again
+history), and ``<stage>.best.pt`` whenever an epoch is selected. A stage started again
 continues from ``last``; because every batch is drawn from a generator seeded by its
 position, the resumed stage ends with the same weights as an uninterrupted one.
+
+Selection on dev cannot favour an untrained model: an epoch is a candidate only when its
+dev score beats the score of a trivial prediction (``trivial``: e.g. empty output or the
+most frequent class), a candidate at least as good as the best so far replaces it (ties go
+to the later epoch), and when no epoch is a candidate the last epoch is used and the state
+says so (``selection_fallback``).
 
 On several ranks (``world``, see harness/distributed.py) each rank trains on its share of
 every batch through DDP, and rank 0 alone writes the checkpoints.
@@ -57,7 +63,8 @@ class Trainer:
                  ckpt_dir: Path, *, evaluate: Evaluate | None, higher_is_better: bool = True,
                  device: torch.device, log: Callable[[str], None],
                  on_epoch: Callable[[dict[str, float], int], None] | None = None,
-                 world: World = SINGLE, precision: str = "fp32") -> None:
+                 world: World = SINGLE, precision: str = "fp32",
+                 trivial: float | None = None) -> None:
         self.model, self.stage, self.cfg, self.loader = model, stage, cfg, loader
         self.world = world
         self.precision = precision
@@ -66,7 +73,7 @@ class Trainer:
         self.loss_of = wrap(model, world, device) if world.enabled else model.loss
         self.last_path = ckpt_dir / f"{stage}.last.pt"
         self.best_path = ckpt_dir / f"{stage}.best.pt"
-        self.evaluate, self.higher = evaluate, higher_is_better
+        self.evaluate, self.higher, self.trivial = evaluate, higher_is_better, trivial
         self.device, self.log, self.on_epoch = device, log, on_epoch
         decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
         no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
@@ -80,7 +87,7 @@ class Trainer:
         self.state: dict[str, Any] = {
             "epoch": 0, "step": 0, "global_step": 0, "finished": False,
             "best_value": None, "best_epoch": None, "history": [],
-            "sums": {}, "count": 0,
+            "sums": {}, "count": 0, "selection_fallback": False,
         }
 
     # -- checkpoints ---------------------------------------------------------------------
@@ -115,6 +122,15 @@ class Trainer:
         if self.best_path.exists():
             self.model.load_state_dict(checkpoint.load(self.best_path)["model"])
 
+    def _selects(self, value: float) -> bool:
+        """Whether an epoch with dev score ``value`` becomes the selected one: it beats the
+        trivial score, and is at least as good as the best so far (ties: the later)."""
+        if self.trivial is not None and (value == self.trivial or
+                                         not _better_or_equal(value, self.trivial, self.higher)):
+            return False
+        best = self.state["best_value"]
+        return best is None or _better_or_equal(value, best, self.higher)
+
     # -- loop ----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         """Train (or resume) to the end of the stage and leave the selected weights loaded."""
@@ -128,6 +144,12 @@ class Trainer:
         n_batches = len(self.loader)
         while self.state["epoch"] < self.cfg.epochs:
             self._train_epoch(n_batches)
+        if self.state["best_epoch"] is None:  # no epoch beat the trivial score: the last
+            self.state["best_epoch"] = self.state["epoch"]
+            self.state["selection_fallback"] = True
+            self._save_best(self.state["epoch"])
+            self.log(f"{self.stage}: no epoch beat the trivial dev score {self.trivial}; the "
+                     f"last epoch is used")
         self.state["finished"] = True
         self._save()
         self._load_best()
@@ -181,12 +203,11 @@ class Trainer:
             value, metrics = self.evaluate(self.model)
             self.model.train()
             record.update({f"dev_{k}": v for k, v in metrics.items()})
-            best = s["best_value"]
-            improved = best is None or (value > best if self.higher else value < best)
+            improved = self._selects(value)
             if improved:
                 s["best_value"], s["best_epoch"] = value, epoch + 1
                 self._save_best(epoch + 1)
-            summary += f", dev {value:.2f}" + (" (best)" if improved else "")
+            summary += f", dev {value:.2f}" + (" (selected)" if improved else "")
         elif self.evaluate is None:
             self._save_best(epoch + 1)
             s["best_epoch"] = epoch + 1
@@ -198,6 +219,10 @@ class Trainer:
             self.on_epoch({k: v for k, v in record.items() if k != "epoch_seconds"},
                           s["global_step"])
         self.log(summary + f" [{record['epoch_seconds']:.1f}s]")
+
+
+def _better_or_equal(value: float, other: float, higher: bool) -> bool:
+    return value >= other if higher else value <= other
 
 
 def _warmup_cosine(step: int, warmup: int, total: int) -> float:

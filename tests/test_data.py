@@ -76,46 +76,83 @@ def test_frame_sampling_keeps_the_whole_clip():
 
 
 def _reference_batch(store, chunk, opts, seed, stage_key, epoch, number):
-    """The straightforward per-clip assembly (joints of all frames, then the frames; a
-    per-frame matrix product for the augmentation) that the loader must equal exactly."""
+    """The straightforward per-clip assembly (joints of all frames, then the frames, padded
+    with zeros; one transform per clip) that the loader must equal exactly."""
     rng = np.random.default_rng([seed, stage_key, epoch, number, 7])
-    kps = []
+    kps, transforms = [], []
     for i in chunk:
         kp, _, _ = store.arrays(int(i))
-        idx = train_frame_indices(len(kp), opts.max_frames, opts.speed_jitter, rng)
-        kp = np.asarray(kp)[:, list(opts.joints)][idx]
-        info = store.clips[int(i)]
-        w, h = info.frame_size if info.coord_space == "pixel" and info.frame_size else (1., 1.)
-        center = np.array([w / 2, h / 2], np.float32)
+        idx = train_frame_indices(len(kp), opts.max_frames, opts.speed_jitter, rng,
+                                  opts.sampling)
+        kps.append(np.asarray(kp)[:, list(opts.joints)][idx])
         scale = 1.0 + rng.uniform(-opts.scale_jitter, opts.scale_jitter)
         theta = np.deg2rad(rng.uniform(-opts.rotate_deg, opts.rotate_deg))
-        shift = rng.uniform(-opts.shift, opts.shift, size=2) * np.array([w, h])
+        shift = rng.uniform(-opts.shift, opts.shift, size=2)
         rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
-        mat = (scale * rot).astype(np.float32)
-        out = kp.copy()
-        out[..., :2] = (kp[..., :2] - center) @ mat.T + center + shift.astype(np.float32)
-        kps.append(out)
+        transforms.append(np.concatenate([scale * rot, shift[:, None]], 1).astype(np.float32))
     keypoints = np.zeros((len(kps), max(len(k) for k in kps), *kps[0].shape[1:]), np.float32)
     for j, kp in enumerate(kps):
         keypoints[j, :len(kp)] = kp
-    return keypoints
+    return keypoints, np.stack(transforms)
 
 
-def test_training_batches_equal_the_straightforward_assembly(store):
+@pytest.mark.parametrize("sampling", ["uniform", "random"])
+def test_training_batches_equal_the_straightforward_assembly(store, sampling):
     opts = DataOptions(max_frames=8, speed_jitter=0.2, scale_jitter=0.1, rotate_deg=10,
-                       shift=0.05, joints=(0, 2, 5, 7, 11))
+                       shift=0.05, joints=(0, 2, 5, 7, 11), sampling=sampling)
     loader = ClipLoader(store, store.split("train"), 4, opts, train=True, seed=5, stage="ft")
     order = loader._order(1)
     for number, batch in enumerate(loader.batches(1)):
         chunk = order[number * 4:(number + 1) * 4]
-        ref = _reference_batch(store, chunk, opts, 5, loader.stage_key, 1, number)
+        ref, transforms = _reference_batch(store, chunk, opts, 5, loader.stage_key, 1, number)
         assert np.array_equal(batch.keypoints.numpy(), ref)  # bit for bit
+        assert np.array_equal(batch.affine.numpy(), transforms)
+
+
+def test_random_sampling_is_a_sorted_subset_of_distinct_frames():
+    """Uni-Sign's release: a clip longer than max_frames gives a sorted random sample of
+    max_frames distinct frames; a shorter one all of its frames."""
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(20):
+        idx = train_frame_indices(100, 16, 0.0, rng, "random")
+        assert len(idx) == 16 == len(set(idx.tolist())) and np.all(np.diff(idx) > 0)
+        seen.add(tuple(idx.tolist()))
+    assert len(seen) == 20
+    assert train_frame_indices(10, 16, 0.0, rng, "random").tolist() == list(range(10))
+
+
+def test_every_augmentation_changes_what_the_encoder_sees(store):
+    """Each configured augmentation, alone, changes the encoder's normalised input (the
+    spatial ones act after the encoder's per-clip normalisation, which would undo a scale
+    or a shift of the raw points); none does anything at evaluation."""
+    from methods.encoders.stgcn import PartwiseSTGCN
+
+    enc = PartwiseSTGCN(embed=4, spatial=[4], temporal=[4], d_model=4)
+    base = dict(max_frames=4, joints=enc.input_joints, speed_jitter=0.0, scale_jitter=0.0,
+                rotate_deg=0.0, shift=0.0)
+
+    def seen(train: bool, **change) -> torch.Tensor:
+        opts = DataOptions(**{**base, **change})
+        loader = ClipLoader(store, store.split("train"), 8, opts, train=train, seed=1)
+        batch = next(iter(loader.batches(0)))
+        parts = enc.normalized(batch.keypoints, batch.confidence, batch.valid,
+                               batch.frame_mask, batch.affine)
+        return torch.cat([p.flatten(1) for p in parts.values()], 1)
+
+    plain = seen(True)
+    for change in ({"speed_jitter": 0.3}, {"scale_jitter": 0.2}, {"rotate_deg": 15.0},
+                   {"shift": 0.1}, {"sampling": "random"}):
+        moved = seen(True, **change)
+        assert moved.shape != plain.shape or not torch.allclose(moved, plain), change
+        assert torch.equal(seen(False, **change), seen(False)), change
 
 
 def _all_fields(batch):
     return (batch.ids, batch.gloss, batch.text,
             [t.numpy().copy() for t in (batch.keypoints, batch.confidence, batch.valid,
-                                        batch.frame_mask)])
+                                        batch.frame_mask)],
+            None if batch.affine is None else batch.affine.numpy().copy())
 
 
 @pytest.mark.parametrize("train", [True, False])
@@ -130,9 +167,12 @@ def test_worker_processes_build_the_threads_batches(store, train):
         want = [_all_fields(b) for b in thread.batches(epoch, start=start, every=every)]
         got = [_all_fields(b) for b in procs.batches(epoch, start=start, every=every)]
         assert len(got) == len(want) > 0
-        for (ia, ga, ta, arrays_a), (ib, gb, tb, arrays_b) in zip(want, got, strict=True):
+        for (ia, ga, ta, arrays_a, aff_a), (ib, gb, tb, arrays_b, aff_b) in zip(
+                want, got, strict=True):
             assert (ia, ga, ta) == (ib, gb, tb)
             assert all(np.array_equal(a, b) for a, b in zip(arrays_a, arrays_b, strict=True))
+            assert (aff_a is None) == (aff_b is None) == (not train)
+            assert aff_a is None or np.array_equal(aff_a, aff_b)
 
 
 def test_workers_are_other_processes(store, monkeypatch):

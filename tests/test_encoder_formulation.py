@@ -1,4 +1,5 @@
-"""The fast channels-last encoder computes the straightforward (N, C, T, V) formulation."""
+"""The fast channels-last encoder computes the straightforward (N, C, T, V) formulation
+(which tests/test_encoder_golden.py pins, like it, to Uni-Sign's release)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from methods.encoders.stgcn import PartwiseSTGCN
 from tests.conftest import HEAVY
 
 CONFIGS = {
-    "smoke-like": dict(embed=8, spatial=[16, 24], temporal=[24, 24], kt=5, d_model=32),
+    "smoke-like": dict(embed=8, spatial=[8, 16, 24], temporal=[24, 24], kt=5, d_model=32),
+    "zero-padding": dict(embed=8, spatial=[16], temporal=[16, 16], kt=5, d_model=16,
+                         padding="zero"),
     "two-hops-kt3-context": dict(embed=8, spatial=[12], temporal=[12], kt=3, d_model=16,
                                  max_hop=2, context={"layers": 1, "heads": 2, "ff": 16,
                                                      "dropout": 0.0}),
@@ -82,8 +85,9 @@ def test_float32_is_as_close_to_float64_as_the_reference(name, seed):
     b, gb, _ = run(ref, data, True)
     c, gc, _ = run(truth, tuple(x.double() if x.is_floating_point() else x for x in data), True)
     out_scale = c.abs().max().item()
-    assert (a.double() - c).abs().max().item() <= 1e-5 * out_scale
-    assert (b.double() - c).abs().max().item() <= 1e-5 * out_scale
+    err = (a.double() - c).abs().max().item() / out_scale
+    err_ref = (b.double() - c).abs().max().item() / out_scale
+    assert err_ref <= 1e-4 and err <= max(1e-5, 2 * err_ref), (err, err_ref)
     scale = max(g.abs().max().item() for g in gc.values())
     worst = max((ga[n].double() - gc[n]).abs().max().item() for n in gc) / scale
     worst_ref = max((gb[n].double() - gc[n]).abs().max().item() for n in gc) / scale

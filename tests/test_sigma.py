@@ -20,7 +20,9 @@ def tiny_cfg(*overrides: str) -> dict:
         "model.encoder.spatial=[8, 16]", "model.encoder.temporal=[16]", "model.encoder.embed=8",
         "model.encoder.d_model=32", "model.encoder.context.ff=32", "model.text.d_model=32",
         "model.text.d_ff=32", "model.text.vocab_size=300", "model.sigma.embed_dim=16",
-        "model.text.encoder_layers=1", "model.text.decoder_layers=1", *overrides])
+        "model.text.encoder_layers=1", "model.text.decoder_layers=1",
+        # the harness's padding switch, under which a clip's losses cannot see its padding
+        "model.encoder.padding=zero", *overrides])
 
 
 def make_batch(model: SigmaPretrainer, texts: list[str], t: int = 10, seed: int = 0,

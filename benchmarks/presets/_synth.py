@@ -2,7 +2,7 @@
 # (benchmarks/synth/generator.py: SynthConfig documents every knob).
 bench = dict()
 data = dict(
-    max_frames=64, verify=True, train_fraction=1.0, subset_seed=0,
+    max_frames=64, verify=True, train_fraction=1.0, subset_seed=0, sampling="uniform",
     augment=dict(speed=0.2, scale=0.1, rotate_deg=8.0, shift=0.05),
     synth=dict(
         seed=0, vocab_size=60, n_train_signers=8, n_dev_signers=3, n_test_signers=3,

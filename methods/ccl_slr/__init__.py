@@ -69,13 +69,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.method import Method
 from harness.registry import METHODS
 from harness.tasks import TaskSpec
+from methods.common.method import EncoderMethod
 
 
 @METHODS.register("ccl_slr")
-class CCLSLR(Method):
+class CCLSLR(EncoderMethod):
     """CCL-SLR: MoCo-style pose contrast with MPM and SPM (+ RGB features when given)."""
 
     tasks = ("islr", "cslr", "slt")
@@ -95,14 +95,3 @@ class CCLSLR(Method):
                               f"a clip's own earlier key as a negative; set a smaller "
                               f"model.ccl.queue_size")
         return CCLPretrainer(cfg, spec.layout)
-
-    def build(self, cfg: dict[str, Any], spec: TaskSpec, pretrained: Any = None) -> Any:
-        """The fine-tuning model: the shared head for ``spec.task`` on the sign encoder,
-        continuing from the query encoder of ``pretrained`` (a CCLPretrainer) when given."""
-        from methods.encoders.stgcn import PartwiseSTGCN
-        from methods.heads.models import build_task_model
-
-        encoder = PartwiseSTGCN(layout=spec.layout, **cfg["model"]["encoder"])
-        if pretrained is not None:
-            encoder.load_state_dict(pretrained.sign_encoder.state_dict())
-        return build_task_model(encoder, spec, cfg["model"]["heads"])

@@ -114,7 +114,7 @@ class CCLPretrainer(nn.Module):
     @staticmethod
     def embed(encoder: nn.Module, projector: nn.Module, view: Batch) -> torch.Tensor:
         """Unit clip embeddings (B, E) of a view."""
-        frames = encoder(view.keypoints, view.confidence, view.valid, view.frame_mask)
+        frames = encoder.encode(view)
         return F.normalize(projector(masked_mean(frames, view.frame_mask)), dim=-1)
 
     def mined_positives(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor | None:

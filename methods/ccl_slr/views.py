@@ -24,7 +24,7 @@ class ViewConfig:
     scale: float = 0.2        # isotropic scale factor in [1 - s, 1 + s]
     rotate_deg: float = 15.0  # in-plane rotation in [-r, r] degrees
     shear: float = 0.2        # shear factors (x and y) in [-h, h]
-    shift: float = 0.1        # translation by up to this fraction of the clip's extent
+    shift: float = 0.1        # translation by up to this much in normalised units ([-1, 1])
     crop_min: float = 0.7     # temporal crop keeps a fraction in [crop_min, 1] of the frames
     speed: float = 0.2        # the crop is resampled to (1 + [-v, v]) times its length
     jitter: float = 0.01      # per-point Gaussian noise, std as a fraction of the extent
@@ -88,10 +88,21 @@ def affine_matrices(b: int, cfg: ViewConfig, device: torch.device) -> torch.Tens
     return rot @ shear * scale[:, None, None]
 
 
+def compose(outer: torch.Tensor, inner: torch.Tensor | None) -> torch.Tensor:
+    """The (B, 2, 3) transform ``outer`` after ``inner`` (None: the identity)."""
+    if inner is None:
+        return outer
+    mat = outer[:, :, :2] @ inner[:, :, :2]
+    shift = (outer[:, :, :2] @ inner[:, :, 2:]) + outer[:, :, 2:]
+    return torch.cat([mat, shift], dim=-1)
+
+
 def make_view(batch: Batch, cfg: ViewConfig, threshold: float) -> Batch:
-    """A random view of every clip: temporal crop and resampling, then a 2D affine
-    transform about the clip's centre (scale, rotation, shear, translation), then joint
-    jitter. Padded frames of the view are zero, invalid and outside ``frame_mask``."""
+    """A random view of every clip: temporal crop and resampling and joint jitter of the
+    raw points, and a 2D affine transform (scale, rotation, shear, translation) of the
+    encoder's normalised coordinates (``Batch.affine``, after the batch's own), where the
+    encoder's per-clip normalisation does not undo it. Padded frames of the view are zero,
+    invalid and outside ``frame_mask``."""
     kp, device = batch.keypoints[..., :2], batch.keypoints.device
     b, t, v, _ = kp.shape
     idx, lengths = temporal_indices(batch.frame_mask.sum(1), t, cfg.crop_min, cfg.speed)
@@ -103,12 +114,12 @@ def make_view(batch: Batch, cfg: ViewConfig, threshold: float) -> Batch:
     valid = batch.valid.gather(1, pick.expand(-1, -1, v)) & real
     view = dataclasses.replace(batch, keypoints=kp, confidence=confidence, valid=valid,
                                frame_mask=frame_mask)
-    centre, extent = clip_frame(kp, good_points(view, threshold))
-    mats = affine_matrices(b, cfg, device)
-    shift = uniform((b, 2), -cfg.shift, cfg.shift, device) * extent[:, None]
-    offset = (centre + shift)[:, None, None]
-    kp = torch.einsum("btvj,bij->btvi", kp - centre[:, None, None], mats) + offset
     if cfg.jitter:
+        _, extent = clip_frame(kp, good_points(view, threshold))
         kp = kp + torch.randn(kp.shape).to(device) * (cfg.jitter * extent)[:, None, None, None]
+    # normalised coordinates span [-1, 1] over the body box: the shift is in those units
+    shift = uniform((b, 2), -cfg.shift, cfg.shift, device)
+    transform = torch.cat([affine_matrices(b, cfg, device), shift[..., None]], dim=-1)
+    view.affine = compose(transform, batch.affine)
     view.keypoints = kp * real[..., None]
     return view

@@ -1,12 +1,16 @@
-"""The straightforward (N, C, T, V) formulation of the part-wise ST-GCN encoder.
+"""The straightforward (N, C, T, V) formulation of the part-wise ST-GCN encoder, written as
+Uni-Sign's release writes it (``stgcn_layers/stgcn_block.py``, ``models.py``).
 
-This is the encoder as the field's code writes it: 1x1 and (kt, 1) ``Conv2d`` over
-(N, C, T, V) tensors, the partitioned adjacency applied with an einsum, ``BatchNorm2d`` and
-torch's dropout. It holds the same parameters as ``methods.encoders.stgcn.PartwiseSTGCN``
-(it is a subclass that only replaces ``forward``), so a state dict moves between the two
-unchanged. It is not used for training: it is the reference that the tests pin the fast
-channels-last formulation to, and the baseline that ``python -m harness perf`` times it
-against.
+Each block is the release's: a 1x1 ``Conv2d`` to K x C channels, the partitioned adjacency
+applied with ``einsum('nkctv,kvw->nctw')``, ``BatchNorm2d``, an in-place ReLU; in a temporal
+block a (kt, 1) ``Conv2d``, ``BatchNorm2d`` and torch's dropout; the residual, an in-place
+ReLU. Parts are projected by ``Linear(3, C)`` on (N, T, V, 3) and permuted to (N, C, T, V);
+joints are mean-pooled over the last axis. It holds the same parameters as
+``methods.encoders.stgcn.PartwiseSTGCN`` (a subclass that only replaces ``forward``), so a
+state dict moves between the two unchanged. It is not used for training: it is the
+reference that the tests pin the fast channels-last formulation to (both are pinned to the
+release's own numbers), and the baseline that the throughput suite (``tools/perf.py``)
+times it against.
 """
 
 from __future__ import annotations
@@ -15,35 +19,34 @@ import torch
 import torch.nn.functional as F
 
 from harness.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST
-from methods.encoders.stgcn import PartChain, PartwiseSTGCN, STGCNBlock, normalize_parts
+from methods.encoders.stgcn import PartChain, PartwiseSTGCN, STGCNBlock
 
 
-def block_forward(block: STGCNBlock, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """One block over x (N, C, T, V) with mask (N, 1, T, 1)."""
+def block_forward(block: STGCNBlock, x: torch.Tensor, mask: torch.Tensor | None
+                  ) -> torch.Tensor:
+    """One block over x (N, C, T, V); mask (N, 1, T, 1) zeroes padded frames before the
+    temporal convolution (the harness's ``padding='zero'``), None leaves them (the release)."""
     n, _, t, v = x.shape
     res = block.residual(x)
     y = block.gcn(x).view(n, block.k, block.c_out, t, v)
-    y = torch.einsum("nkctv,kvw->nctw", y, block.adjacency)
-    y = torch.relu(block.bn1(y))
+    y = torch.einsum("nkctv,kvw->nctw", y, block.adjacency).contiguous()
+    y = F.relu(block.bn1(y), inplace=True)
     if block.temporal:
-        y = y * mask
-    # torch's own dropout, as the field's code has it (the fast encoder's ``Dropout`` draws
-    # its mask more cheaply from the same generator: another mask, the same distribution)
-    y = F.dropout(block.bn2(block.tconv(y)), block.drop.p, block.training)
-    return torch.relu(y + res)
+        if mask is not None:
+            y = y * mask
+        # torch's own dropout, as the release has it (the fast encoder's ``Dropout`` draws
+        # its mask more cheaply from the same generator: another mask, the same distribution)
+        y = F.dropout(block.bn2(block.tconv(y)), block.drop.p, block.training, inplace=True)
+    return F.relu(y + res, inplace=True)
 
 
-def spatial_features(chain: PartChain, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """(N, 3, T, V) -> (N, C, T, V) after the embedding and the spatial blocks."""
-    x = chain.embed(x)
-    for block in chain.spatial:
-        x = block_forward(block, x, mask)
-    return x
-
-
-def temporal_features(chain: PartChain, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """(N, C, T, V) -> (N, C', T, V) after the temporal blocks."""
-    for block in chain.temporal:
+def chain_forward(chain: PartChain, x: torch.Tensor, mask: torch.Tensor | None,
+                  blocks: str) -> torch.Tensor:
+    """The embedding and spatial blocks (``blocks='spatial'``, x (N, T, V, 3)) or the temporal
+    blocks (``'temporal'``, x (N, C, T, V)) of one part's chain; answers (N, C, T, V)."""
+    if blocks == "spatial":
+        x = chain.embed(x).permute(0, 3, 1, 2)
+    for block in getattr(chain, blocks):
         x = block_forward(block, x, mask)
     return x
 
@@ -52,23 +55,23 @@ class ReferencePartwiseSTGCN(PartwiseSTGCN):
     """``PartwiseSTGCN`` computed in the straightforward (N, C, T, V) formulation."""
 
     def forward(self, keypoints: torch.Tensor, confidence: torch.Tensor, valid: torch.Tensor,
-                frame_mask: torch.Tensor) -> torch.Tensor:
+                frame_mask: torch.Tensor, affine: torch.Tensor | None = None) -> torch.Tensor:
         """(B, T, V, C) inputs over ``input_joints`` -> features (B, T, d_model)."""
-        x = normalize_parts(keypoints, confidence, valid, frame_mask, self.slices, self.anchors,
-                            self.conf_threshold, self.rel_scale)
-        b = keypoints.shape[0]
-        mask = frame_mask[:, None, :, None].to(keypoints.dtype)
-        body = spatial_features(self.body, x["body"], mask)
-        hands = spatial_features(self.hand, torch.cat([x["left_hand"], x["right_hand"]]),
-                                 mask.repeat(2, 1, 1, 1))
-        face = spatial_features(self.face, x["face"], mask)
-        wrists = torch.cat([body[..., BODY_LEFT_WRIST], body[..., BODY_RIGHT_WRIST]]).detach()
-        hands = hands + wrists[..., None]
-        face = face + body[..., BODY_NOSE, None].detach()
-        body = temporal_features(self.body, body, mask)
-        hands = temporal_features(self.hand, hands, mask.repeat(2, 1, 1, 1))
-        face = temporal_features(self.face, face, mask)
-        pooled = [body.mean(-1), hands[:b].mean(-1), hands[b:].mean(-1), face.mean(-1)]
-        feats = torch.cat([p.transpose(1, 2) + self.part_embedding[i]
-                           for i, p in enumerate(pooled)], dim=-1)
-        return self.frame_features(feats, frame_mask)
+        x = self.normalized(keypoints, confidence, valid, frame_mask, affine)
+        mask = None
+        if self.padding == "zero":
+            mask = frame_mask[:, None, :, None].to(keypoints.dtype)
+        features = []
+        body_feat = None
+        for name, chain, joint in (("body", self.body, None),
+                                   ("left_hand", self.hand, BODY_LEFT_WRIST),
+                                   ("right_hand", self.hand, BODY_RIGHT_WRIST),
+                                   ("face", self.face, BODY_NOSE)):
+            feat = chain_forward(chain, x[name], mask, "spatial")
+            if body_feat is None:
+                body_feat = feat
+            else:
+                feat = feat + body_feat[..., joint][..., None].detach()
+            feat = chain_forward(chain, feat, mask, "temporal")
+            features.append(feat.mean(-1).transpose(1, 2))
+        return self.frame_features(torch.cat(features, dim=-1), frame_mask)

@@ -1,13 +1,56 @@
-"""Part-wise ST-GCN sign encoder (the Uni-Sign pose encoder, shared by the methods).
+"""Part-wise ST-GCN sign encoder: the pose encoder of Uni-Sign's release, shared by every method.
 
-Four parts of COCO-WholeBody-133 (body 9, left hand 21, right hand 21, face 18 points) are
-normalised (see ``normalize_parts``) and encoded by one ST-GCN chain per part type: a
-Linear(3 -> C0) joint embedding, spatial blocks (temporal kernel 1) C0 -> ... -> C, then
-temporal blocks of C channels (temporal kernel 5). Left and right hands share one chain.
-After the spatial blocks the hands add the detached body feature of their wrist and the
-face adds the detached body feature of the nose. Joints are mean-pooled, a learned part
-embedding is added, the four parts are concatenated (4C) and projected to ``d_model``;
-optional transformer layers add temporal context.
+The function is that of Uni-Sign's public release (github ZechengLi19/Uni-Sign, commit
+2c9028f: ``models.py``, ``stgcn_layers/``, ``datasets.py``), and
+``tests/test_encoder_golden.py`` shows it: the release's own code, run outside the project on
+fixed inputs and weights, gave the numbers in ``tests/golden/unisign_encoder.npz``, and this
+encoder, loading those weights through ``methods.encoders.release`` (the mapping users load
+release checkpoints with), reproduces its normalised inputs, outputs, gradients and
+batch-norm statistics to float32 rounding. What it computes, by default:
+
+- Inputs: COCO-WholeBody-133 keypoints (x, y) with confidences, four parts (body 9 points,
+  left and right hand 21 each, face 18; ``harness.layouts``). Normalisation (the release's
+  ``load_part_kp``/``crop_scale``): the body box spans the body points with confidence
+  above ``conf_threshold`` (0.3) over the whole clip; its larger side ``s`` maps the body to
+  [-1, 1] about the box centre. Hands are taken relative to their own point 0 (the hand's
+  wrist) and the face relative to the nose tip, divided by ``s``. Everything is clipped to
+  [-1, 1], and points at or under the threshold get zero coordinates and confidence. A clip
+  with fewer than 4 confident body points (over all frames), or a box of size 0, is zero.
+  The third input channel is the raw confidence.
+- Per part: Linear(3 -> ``embed`` 64); spatial blocks (temporal kernel 1) 64 -> 64 -> 128 ->
+  256 (``spatial``); temporal blocks 256 x 3 (``temporal``, kernel ``kt`` 5). A block is the
+  graph convolution (a 1x1 convolution to K x C channels summed over the K=2 distance
+  partitions of a learnable adjacency, max hop 1, the release's edge lists), batch norm,
+  ReLU; a temporal block then applies a (kt, 1) convolution, batch norm and dropout
+  (``dropout``, 0 in the release), a spatial block nothing; then the residual (identity, or
+  a 1x1 convolution and batch norm where the width changes) and a ReLU.
+- Left and right hands share one chain, run once for each hand (so that in training each
+  hand's batch norm sees its own statistics, as in the release). After the spatial blocks
+  the hands add the detached body feature of their wrist, the face that of the nose.
+- Joints are mean-pooled, the four parts concatenated (4 x 256) and a zero-initialised
+  learned part embedding of the same width added; a Linear projects to ``d_model`` (768 in
+  the release, the LM's width). Linear layers are initialised trunc-normal(0.02) with zero
+  bias, as the release initialises them; convolutions and batch norm keep torch's defaults.
+- Padding: the release pads a batch by repeating each clip's last frame and runs the
+  encoder over the padded length (``padding='repeat'``).
+
+What the harness adds, each a switch whose default is the release's function:
+
+- ``padding='zero'``: padded frames are zero and masked before every temporal
+  convolution, so that a clip's features do not depend on the clips it is batched with
+  (with 'repeat', the last kt//2 x 3 frames see its batch's padded length, and evaluation
+  numbers depend on the evaluation batch size, deterministically).
+- ``context``: transformer layers over the projected frames (``layers=0``: none, as in the
+  release, where mT5 gives the pose tokens their order).
+- ``affine``: a per-clip 2D transform (B, 2, 3) applied in the normalised space before the
+  clipping (rotation and scale to every part, the translation to the body, whose
+  coordinates are absolute), which is where the data path's spatial augmentations act:
+  applied to raw coordinates, a scale or a shift would be undone by the box normalisation.
+- Outputs at padded frames are zeroed (the release leaves them to the LM's attention mask).
+
+``methods.encoders.reference`` keeps the straightforward (N, C, T, V) formulation, written as
+the release writes it; this module computes the same function on channels-last (N, T, V, C)
+tensors, arranged for large contiguous matrix products. Tests pin both to the release.
 """
 
 from __future__ import annotations
@@ -15,7 +58,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,7 +68,13 @@ from torch import nn
 from harness.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST, Layout, get_layout
 from methods.common.dropout import Dropout
 
+if TYPE_CHECKING:
+    from harness.tasks import Batch
+
 PART_ORDER = ("body", "left_hand", "right_hand", "face")
+PADDING = ("repeat", "zero")
+#: The release zeroes a clip with fewer confident body points than this (over all frames).
+MIN_BODY_POINTS = 4
 
 
 def hop_adjacency(num_nodes: int, edges: Sequence[tuple[int, int]], max_hop: int = 1
@@ -82,13 +131,12 @@ def linear_last(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
 
 
 class STGCNBlock(nn.Module):
-    """Graph convolution over joints (learnable adjacency) then a temporal convolution.
+    """The release's ST-GCN block: graph convolution (learnable adjacency), batch norm, ReLU,
+    then for a temporal block (``kt`` > 1) a (kt, 1) convolution, batch norm and dropout;
+    the residual, a ReLU. A spatial block (``kt`` = 1) has no temporal layers at all.
 
-    The parameters are those of the ST-GCN block as the field writes it over (N, C, T, V):
-    a 1x1 convolution to K x C channels, the adjacency product summed over the K hop
-    partitions, batch norm, ReLU, a (kt, 1) temporal convolution, batch norm, and a residual.
-    ``forward`` computes the same function on channels-last (N, T, V, C) tensors, arranged
-    for large contiguous matrix products:
+    The parameters are those of the block written over (N, C, T, V) tensors;
+    ``forward`` computes the same function on channels-last (N, T, V, C) tensors:
 
     - the 1x1 convolutions are one (N*T*V, C_in) x (C_in, C_out) product each;
     - the adjacency sum over partitions and joints is one batched product of the
@@ -96,9 +144,6 @@ class STGCNBlock(nn.Module):
     - the (kt, 1) temporal convolution runs on the (N, C, T, V) view of the channels-last
       memory, which the convolution kernels read in place;
     - batch norm normalises the (N*T*V, C) matrix per column.
-
-    ``methods.encoders.reference`` keeps the straightforward (N, C, T, V) formulation; a test
-    pins the two to fp32 rounding on the same parameters.
     """
 
     def __init__(self, c_in: int, c_out: int, adjacency: np.ndarray, kt: int,
@@ -110,9 +155,10 @@ class STGCNBlock(nn.Module):
         self.gcn = nn.Conv2d(c_in, c_out * k, 1)
         self.bn1 = nn.BatchNorm2d(c_out)
         self.temporal = kt > 1
-        self.tconv = nn.Conv2d(c_out, c_out, (kt, 1), padding=((kt - 1) // 2, 0))
-        self.bn2 = nn.BatchNorm2d(c_out)
-        self.drop = Dropout(dropout)
+        if self.temporal:
+            self.tconv = nn.Conv2d(c_out, c_out, (kt, 1), padding=((kt - 1) // 2, 0))
+            self.bn2 = nn.BatchNorm2d(c_out)
+            self.drop = Dropout(dropout)
         self.residual: nn.Module = (nn.Identity() if c_in == c_out else
                                     nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.BatchNorm2d(c_out)))
 
@@ -136,8 +182,6 @@ class STGCNBlock(nn.Module):
 
     def temporal_conv(self, y: torch.Tensor) -> torch.Tensor:
         """The (kt, 1) convolution over frames of channels-last y, zero-padded."""
-        if not self.temporal:
-            return linear_last(self.tconv, y)
         # (N, C, T, V) view of channels-last memory: the convolution kernels take it as it
         # is (no copy) and answer in the same layout, so the result is (N, T, V, C) again
         # (measured at the paper shapes: 2.3x faster than a product with the unfolded
@@ -146,19 +190,28 @@ class STGCNBlock(nn.Module):
                        padding=self.tconv.padding)
         return out.permute(0, 2, 3, 1).contiguous()
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """x: (N, T, V, C) channels-last; mask: (N, T, 1, 1) of real frames.
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """x: (N, T, V, C) channels-last; mask: (N, T, 1, 1) of real frames, or None where
+        padded frames are part of the input (the release's repeated last frame).
 
-        Features of padded frames are not zeroed here (blocks with temporal kernel 1 treat
-        frames independently); the temporal convolution reads them as zeros, and the encoder
-        masks its output, so a clip's features do not depend on how it was padded.
+        With a mask, features of padded frames are not zeroed here (blocks with temporal
+        kernel 1 treat frames independently); the temporal convolution reads them as zeros,
+        and the encoder masks its output, so a clip's features do not depend on its padding.
         """
         res = self.residual_features(x)
         y = torch.relu(batch_norm_last(self.bn1, self.graph(x)))
-        if self.temporal:  # padded frames must read as zeros to the temporal conv
-            y = y * mask.to(y.dtype)
-        y = self.drop(batch_norm_last(self.bn2, self.temporal_conv(y)))
+        if self.temporal:
+            if mask is not None:  # padded frames must read as zeros to the temporal conv
+                y = y * mask.to(y.dtype)
+            y = self.drop(batch_norm_last(self.bn2, self.temporal_conv(y)))
         return torch.relu(y + res)
+
+
+def _release_linear(layer: nn.Linear) -> nn.Linear:
+    """A Linear initialised as the release initialises its Linear layers."""
+    nn.init.trunc_normal_(layer.weight, std=0.02)
+    nn.init.zeros_(layer.bias)
+    return layer
 
 
 class PartChain(nn.Module):
@@ -167,7 +220,7 @@ class PartChain(nn.Module):
     def __init__(self, adjacency: np.ndarray, embed: int, spatial: Sequence[int],
                  temporal: Sequence[int], kt: int, dropout: float) -> None:
         super().__init__()
-        self.embed = nn.Conv2d(3, embed, 1)
+        self.embed = _release_linear(nn.Linear(3, embed))
         chans = [embed, *spatial]
         self.spatial = nn.ModuleList(STGCNBlock(a, b, adjacency, 1, dropout)
                                      for a, b in itertools.pairwise(chans))
@@ -175,40 +228,27 @@ class PartChain(nn.Module):
         self.temporal = nn.ModuleList(STGCNBlock(a, b, adjacency, kt, dropout)
                                       for a, b in itertools.pairwise(chans))
 
-    def spatial_features(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def spatial_features(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """(N, T, V, 3) -> (N, T, V, C) after the embedding and the spatial blocks."""
-        x = linear_last(self.embed, x)
+        x = self.embed(x)
         for block in self.spatial:
             x = block(x, mask)
         return x
 
-    def temporal_features(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def temporal_features(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """(N, T, V, C) -> (N, T, V, C') after the temporal blocks."""
         for block in self.temporal:
             x = block(x, mask)
         return x
 
 
-def normalize_parts(kp: torch.Tensor, conf: torch.Tensor, valid: torch.Tensor,
-                    frame_mask: torch.Tensor, slices: dict[str, slice], anchors: dict[str, int],
-                    threshold: float, rel_scale: float) -> dict[str, torch.Tensor]:
-    """Per-part features (B, 3, T, V_p): ``part_features`` in the (N, C, T, V) order."""
-    return {name: feats.permute(0, 3, 1, 2).contiguous() for name, feats in
-            part_features(kp, conf, valid, frame_mask, slices, anchors, threshold,
-                          rel_scale).items()}
-
-
 def part_features(kp: torch.Tensor, conf: torch.Tensor, valid: torch.Tensor,
                   frame_mask: torch.Tensor, slices: dict[str, slice], anchors: dict[str, int],
-                  threshold: float, rel_scale: float) -> dict[str, torch.Tensor]:
-    """Per-part features (B, T, V_p, 3) of (x, y, confidence), normalised and masked.
-
-    The body box spans the body points with confidence above ``threshold`` over the whole
-    clip and is mapped to [-1, 1]. Hands are taken relative to their own wrist point and
-    the face relative to its nose tip, divided by ``rel_scale`` times the body box size,
-    and clipped to [-1, 1]. Points at or under the threshold (and hand or face points whose
-    anchor is missing) get zero coordinates and zero confidence.
-    """
+                  threshold: float, affine: torch.Tensor | None = None
+                  ) -> dict[str, torch.Tensor]:
+    """Per-part features (B, T, V_p, 3) of (x, y, confidence), normalised as the release
+    normalises them (see the module docstring); ``affine`` (B, 2, 3) transforms the
+    normalised coordinates before they are clipped. Padded frames are zero."""
     good = valid & (conf > threshold) & frame_mask[:, :, None]
     xy = kp[..., :2]
     body = slices["body"]
@@ -216,23 +256,36 @@ def part_features(kp: torch.Tensor, conf: torch.Tensor, valid: torch.Tensor,
     big = torch.finfo(xy.dtype).max
     lo = torch.where(b_good[..., None], b_xy, big).amin(dim=(1, 2))
     hi = torch.where(b_good[..., None], b_xy, -big).amax(dim=(1, 2))
-    has_body = b_good.flatten(1).any(dim=1)
-    center = torch.where(has_body[:, None], (lo + hi) / 2, torch.zeros_like(lo))
-    size = torch.where(has_body, (hi - lo).amax(dim=1), torch.ones_like(lo[:, 0]))
-    size = size.clamp_min(1e-6)[:, None, None, None]
-    center = center[:, None, None, :]
+    size = (hi - lo).amax(dim=1)
+    usable = (b_good.flatten(1).sum(1) >= MIN_BODY_POINTS) & (size > 0)
+    center = torch.where(usable[:, None], (lo + hi) / 2, torch.zeros_like(lo))[:, None, None]
+    size = torch.where(usable, size, torch.ones_like(size))[:, None, None, None]
     out = {}
     for name, sl in slices.items():
-        p_xy, p_good = xy[:, :, sl], good[:, :, sl]
+        p_xy = xy[:, :, sl]
         if name == "body":
             norm = (p_xy - center) / (size / 2)
         else:
             anchor = anchors[name]
-            norm = (p_xy - p_xy[:, :, anchor:anchor + 1]) / (size * rel_scale)
-            p_good = p_good & p_good[:, :, anchor:anchor + 1]
+            norm = (p_xy - p_xy[:, :, anchor:anchor + 1]) / size
+        if affine is not None:
+            norm = torch.einsum("btvj,bij->btvi", norm, affine[:, :, :2].to(norm.dtype))
+            if name == "body":
+                norm = norm + affine[:, None, None, :, 2].to(norm.dtype)
         norm = norm.clamp(-1.0, 1.0)
-        out[name] = torch.cat([norm, conf[:, :, sl, None]], dim=-1) * p_good[..., None]
+        keep = good[:, :, sl] & usable[:, None, None]
+        out[name] = torch.cat([norm, conf[:, :, sl, None]], dim=-1) * keep[..., None]
     return out
+
+
+def repeat_last_frame(x: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, ...) with each clip's padded frames replaced by its last real frame (the
+    release's padding); ``frame_mask`` marks a prefix of real frames."""
+    t = x.shape[1]
+    last = (frame_mask.sum(1) - 1).clamp_min(0)
+    idx = torch.minimum(torch.arange(t, device=x.device)[None], last[:, None])
+    idx = idx.view(*idx.shape, *([1] * (x.ndim - 2))).expand_as(x)
+    return x.gather(1, idx)
 
 
 class PositionalEncoding(nn.Module):
@@ -259,11 +312,13 @@ class PartwiseSTGCN(nn.Module):
     compile_unit = True
 
     def __init__(self, layout: str = "coco_wholebody_133", embed: int = 64,
-                 spatial: Sequence[int] = (128, 256), temporal: Sequence[int] = (256, 256, 256),
-                 kt: int = 5, d_model: int = 256, dropout: float = 0.0,
-                 conf_threshold: float = 0.3, rel_scale: float = 0.2, max_hop: int = 1,
+                 spatial: Sequence[int] = (64, 128, 256), temporal: Sequence[int] = (256, 256, 256),
+                 kt: int = 5, d_model: int = 768, dropout: float = 0.0,
+                 conf_threshold: float = 0.3, max_hop: int = 1, padding: str = "repeat",
                  context: dict[str, Any] | None = None) -> None:
         super().__init__()
+        if padding not in PADDING:
+            raise ValueError(f"model.encoder.padding={padding!r}: one of {PADDING}")
         lay: Layout = get_layout(layout)
         parts = [lay.parts[name] for name in PART_ORDER]
         self.input_joints: tuple[int, ...] = tuple(j for p in parts for j in p.joints)
@@ -273,16 +328,15 @@ class PartwiseSTGCN(nn.Module):
             self.slices[p.name] = slice(start, start + p.size)
             start += p.size
         self.anchors = {p.name: p.anchor for p in parts if p.anchor is not None}
-        self.conf_threshold, self.rel_scale = conf_threshold, rel_scale
+        self.conf_threshold, self.padding = conf_threshold, padding
         adj = {p.name: hop_adjacency(p.size, p.edges, max_hop) for p in parts}
         chain = dict(embed=embed, spatial=spatial, temporal=temporal, kt=kt, dropout=dropout)
         self.body = PartChain(adj["body"], **chain)
         self.hand = PartChain(adj["left_hand"], **chain)  # shared by both hands
         self.face = PartChain(adj["face"], **chain)
         width = temporal[-1] if temporal else spatial[-1]
-        self.part_embedding = nn.Parameter(torch.zeros(len(PART_ORDER), width))
-        nn.init.normal_(self.part_embedding, std=0.02)
-        self.proj = nn.Linear(len(PART_ORDER) * width, d_model)
+        self.part_embedding = nn.Parameter(torch.zeros(len(PART_ORDER) * width))
+        self.proj = _release_linear(nn.Linear(len(PART_ORDER) * width, d_model))
         self.d_model = d_model
         ctx = dict(context or {})
         layers = int(ctx.get("layers", 0))
@@ -294,30 +348,45 @@ class PartwiseSTGCN(nn.Module):
                 float(ctx.get("dropout", 0.1)), batch_first=True, norm_first=True)
             self.context = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
-    def forward(self, keypoints: torch.Tensor, confidence: torch.Tensor, valid: torch.Tensor,
-                frame_mask: torch.Tensor) -> torch.Tensor:
-        """(B, T, V, C) inputs over ``input_joints`` -> features (B, T, d_model)."""
+    def normalized(self, keypoints: torch.Tensor, confidence: torch.Tensor, valid: torch.Tensor,
+                   frame_mask: torch.Tensor, affine: torch.Tensor | None = None
+                   ) -> dict[str, torch.Tensor]:
+        """What the part chains read: per-part (B, T, V_p, 3), padded as ``padding`` says."""
         x = part_features(keypoints, confidence, valid, frame_mask, self.slices, self.anchors,
-                          self.conf_threshold, self.rel_scale)
-        b = keypoints.shape[0]
-        mask = frame_mask[:, :, None, None].to(keypoints.dtype)
-        both = mask.repeat(2, 1, 1, 1)
+                          self.conf_threshold, affine)
+        if self.padding == "repeat":
+            x = {name: repeat_last_frame(feats, frame_mask) for name, feats in x.items()}
+        return x
+
+    def encode(self, batch: Batch) -> torch.Tensor:
+        """Frame features (B, T, d_model) of a batch (with its augmentation, if any)."""
+        return self(batch.keypoints, batch.confidence, batch.valid, batch.frame_mask,
+                    batch.affine)
+
+    def forward(self, keypoints: torch.Tensor, confidence: torch.Tensor, valid: torch.Tensor,
+                frame_mask: torch.Tensor, affine: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, V, C) inputs over ``input_joints`` -> features (B, T, d_model)."""
+        x = self.normalized(keypoints, confidence, valid, frame_mask, affine)
+        mask = None
+        if self.padding == "zero":
+            mask = frame_mask[:, :, None, None].to(keypoints.dtype)
         body = self.body.spatial_features(x["body"], mask)
-        hands = self.hand.spatial_features(torch.cat([x["left_hand"], x["right_hand"]]), both)
-        face = self.face.spatial_features(x["face"], mask)
-        wrists = torch.cat([body[:, :, BODY_LEFT_WRIST], body[:, :, BODY_RIGHT_WRIST]]).detach()
-        hands = hands + wrists[:, :, None]
-        face = face + body[:, :, BODY_NOSE, None].detach()
-        body = self.body.temporal_features(body, mask)
-        hands = self.hand.temporal_features(hands, both)
-        face = self.face.temporal_features(face, mask)
-        pooled = [body.mean(2), hands[:b].mean(2), hands[b:].mean(2), face.mean(2)]
-        feats = torch.cat([p + self.part_embedding[i] for i, p in enumerate(pooled)], dim=-1)
-        return self.frame_features(feats, frame_mask)
+        # the hands share one chain but run through it one after the other, as in the
+        # release: in training each is normalised by its own batch statistics
+        anchors = {"left_hand": (self.hand, BODY_LEFT_WRIST),
+                   "right_hand": (self.hand, BODY_RIGHT_WRIST), "face": (self.face, BODY_NOSE)}
+        parts = {"body": body}
+        for name, (chain, joint) in anchors.items():
+            feats = chain.spatial_features(x[name], mask)
+            parts[name] = feats + body[:, :, joint, None].detach()
+        chains = {"body": self.body, **{name: c for name, (c, _) in anchors.items()}}
+        pooled = [chains[name].temporal_features(parts[name], mask).mean(2)
+                  for name in PART_ORDER]
+        return self.frame_features(torch.cat(pooled, dim=-1), frame_mask)
 
     def frame_features(self, feats: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
         """Concatenated part features (B, T, 4C) -> masked frame features (B, T, d_model)."""
-        out = self.proj(feats)
+        out = self.proj(feats + self.part_embedding)
         if self.context is not None:
             out = self.context(self.position(out), src_key_padding_mask=~frame_mask)
         return out * frame_mask[..., None].to(out.dtype)

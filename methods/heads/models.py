@@ -23,7 +23,7 @@ class EncoderTaskModel(nn.Module):
 
     def features(self, batch: Batch) -> torch.Tensor:
         """Frame features (B, T, D) of a batch."""
-        return self.encoder(batch.keypoints, batch.confidence, batch.valid, batch.frame_mask)
+        return self.encoder.encode(batch)
 
 
 class ClassifierModel(EncoderTaskModel):
@@ -51,7 +51,7 @@ class ClassifierModel(EncoderTaskModel):
         return {"loss": loss, "acc": acc.detach()}
 
     @torch.no_grad()
-    def predict(self, batch: Batch, final: bool) -> list[list[str]]:
+    def predict(self, batch: Batch) -> list[list[str]]:
         """Top-k gloss labels per clip, best first."""
         logits = self.logits(batch).float()
         k = min(self.topk, logits.shape[1])
@@ -87,7 +87,9 @@ class CTCModel(EncoderTaskModel):
         self.drop = nn.Dropout(float(cfg.get("dropout", 0.0)))
         self.head = nn.Linear(hidden if self.lstm else d, len(self.vocab) + 1)
         self.beam = int(cfg.get("beam", 5))
-        self.final_decoder = cfg.get("final_decoder", "beam")
+        self.decoder = cfg.get("decoder", "beam")
+        if self.decoder not in ("beam", "greedy"):
+            raise ValueError(f"unknown CSLR decoder {self.decoder!r}")
 
     def log_probs(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-frame log-probabilities (B, T', V + 1) and output lengths (B,)."""
@@ -119,13 +121,13 @@ class CTCModel(EncoderTaskModel):
         return {"loss": loss}
 
     @torch.no_grad()
-    def predict(self, batch: Batch, final: bool) -> list[str]:
-        """Recognised gloss sequences (greedy while selecting, the final decoder at the end)."""
+    def predict(self, batch: Batch) -> list[str]:
+        """Recognised gloss sequences (``decoder``: prefix beam search or greedy)."""
         lp, lengths = self.log_probs(batch)
         lp_np = lp.cpu().numpy()
         out = []
         for row, n in zip(lp_np, lengths.tolist(), strict=True):
-            if final and self.final_decoder == "beam":
+            if self.decoder == "beam":
                 ids = prefix_beam_search(row[:n], beam=self.beam)
             else:
                 ids = greedy_decode(row[:n])
@@ -155,7 +157,6 @@ class Seq2SeqModel(EncoderTaskModel):
         self.max_target_tokens = int(cfg.get("max_target_tokens", 128))
         self.beam = int(cfg.get("beam", 4))
         self.max_new_tokens = int(cfg.get("max_new_tokens", 100))
-        self.select_max_new_tokens = int(cfg.get("select_max_new_tokens", self.max_new_tokens))
 
     def encode(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Text-model input embeddings (B, T, D_text) and their attention mask."""
@@ -173,13 +174,12 @@ class Seq2SeqModel(EncoderTaskModel):
         return {"loss": loss}
 
     @torch.no_grad()
-    def predict(self, batch: Batch, final: bool) -> list[str]:
-        """Generated sentences: beam search for the final predictions, greedy while selecting."""
+    def predict(self, batch: Batch) -> list[str]:
+        """Generated sentences (beam search)."""
         embeds, attn = self.encode(batch)
         ids = self.text_model.generate(
-            inputs_embeds=embeds, attention_mask=attn, num_beams=self.beam if final else 1,
-            max_new_tokens=self.max_new_tokens if final else self.select_max_new_tokens,
-            do_sample=False)
+            inputs_embeds=embeds, attention_mask=attn, num_beams=self.beam,
+            max_new_tokens=self.max_new_tokens, do_sample=False)
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
 

@@ -43,7 +43,7 @@ What the paper leaves open (or the harness cannot follow), and what the harness 
   the hands, the nose tip of the face) are never joint-masked (``mask.keep_anchors``: masking
   one would hide its whole part in that frame) and never scored (their relative coordinates
   are always 0). Masked frames keep their place in the sequence (the frame mask is unchanged).
-- Targets: the coordinates the encoder itself reads, ``normalize_parts`` of the unmasked
+- Targets: the coordinates the encoder itself reads, ``part_features`` of the unmasked
   clip (body box in [-1, 1]; hands and face relative to their anchor, clipped to [-1, 1]).
   The per-point error is the mean over x and y; weights are the detector confidence.
 - Decoder: per part Linear(d, hidden)-GELU-Linear(hidden, 2 V_part) on each frame feature
@@ -80,13 +80,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.method import Method
 from harness.registry import METHODS
 from harness.tasks import TaskSpec
+from methods.common.method import EncoderMethod
 
 
 @METHODS.register("mslp")
-class MSLP(Method):
+class MSLP(EncoderMethod):
     """MSLP: masked pose modelling + global/fine sign-text contrast with a frozen text encoder."""
 
     tasks = ("islr", "cslr", "slt")
@@ -99,15 +99,3 @@ class MSLP(Method):
         from methods.mslp.model import MSLPPretrainer
 
         return MSLPPretrainer(cfg, spec.layout)
-
-    def build(self, cfg: dict[str, Any], spec: TaskSpec, pretrained: Any = None) -> Any:
-        """The shared head for ``spec.task`` on the sign encoder, continuing from the sign
-        encoder of ``pretrained`` (an MSLPPretrainer) when given; SLT's seq2seq text model
-        comes from ``model.heads.slt.text``."""
-        from methods.encoders.stgcn import PartwiseSTGCN
-        from methods.heads.models import build_task_model
-
-        encoder = PartwiseSTGCN(layout=spec.layout, **cfg["model"]["encoder"])
-        if pretrained is not None:
-            encoder.load_state_dict(pretrained.sign_encoder.state_dict())
-        return build_task_model(encoder, spec, cfg["model"]["heads"])

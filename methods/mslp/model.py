@@ -14,7 +14,7 @@ from torch import nn
 
 from harness.tasks import Batch
 from methods.common.contrastive import masked_mean, same_text, soft_contrastive
-from methods.encoders.stgcn import PartwiseSTGCN, normalize_parts
+from methods.encoders.stgcn import PartwiseSTGCN, part_features
 from methods.mslp.losses import DISTANCES, fine_similarity, reconstruction_loss
 from methods.mslp.masking import PoseMask, draw_mask
 from methods.text.backbone import load_pretrained
@@ -63,7 +63,7 @@ class MSLPPretrainer(nn.Module):
     - masked pose modelling: ``draw_mask`` hides whole frames and single points of all four
       parts; hidden points enter the encoder as missing detections; per part, a light MLP
       decodes each frame feature of the masked clip into the (x, y) of the part's joints in
-      the encoder's normalised frame (``normalize_parts`` of the unmasked clip); L_mpm is the
+      the encoder's normalised frame (``part_features`` of the unmasked clip); L_mpm is the
       weighted mean over parts of the confidence-weighted L1/L2 error on the masked good
       points (invalid points, points at or under the confidence threshold, and the
       hand/face anchors, whose relative coordinates are always 0, never count);
@@ -121,17 +121,15 @@ class MSLPPretrainer(nn.Module):
     # -- inputs, masks and targets -------------------------------------------------------
     def encode(self, batch: Batch) -> torch.Tensor:
         """Sign frame features (B, T, d)."""
-        return self.sign_encoder(batch.keypoints, batch.confidence, batch.valid,
-                                 batch.frame_mask)
+        return self.sign_encoder.encode(batch)
 
     def targets(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Every point's normalised (x, y) (B, T, V, 2), as the encoder sees the unmasked
         clip, and its confidence (B, T, V), which is 0 exactly where the point is not good."""
         enc = self.sign_encoder
-        parts = normalize_parts(batch.keypoints, batch.confidence, batch.valid,
-                                batch.frame_mask, enc.slices, enc.anchors, enc.conf_threshold,
-                                enc.rel_scale)
-        feats = torch.cat([parts[name] for name in enc.slices], dim=3).permute(0, 2, 3, 1)
+        parts = part_features(batch.keypoints, batch.confidence, batch.valid, batch.frame_mask,
+                              enc.slices, enc.anchors, enc.conf_threshold, batch.affine)
+        feats = torch.cat([parts[name] for name in enc.slices], dim=2)
         return feats[..., :2], feats[..., 2]
 
     def draw_mask(self, batch: Batch) -> PoseMask:

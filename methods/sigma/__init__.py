@@ -57,19 +57,24 @@ import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.method import Method
 from harness.registry import METHODS
 from harness.tasks import TaskSpec
+from methods.common.method import EncoderMethod
 
 
 @METHODS.register("sigma")
-class Sigma(Method):
+class Sigma(EncoderMethod):
     """Sigma: SignEF + hierarchical alignment + sign-grounded text pre-training."""
 
     tasks = ("islr", "cslr", "slt")
     summary = "SignEF + global/local alignment + sign-grounded text pre-training"
     presets_dir = Path(__file__).parent / "presets"
     has_pretraining = True
+    preset_family: ClassVar[dict[str, str]] = {"smoke_minilm": "smoke"}
+    encoder_differences: ClassVar[dict[str, str]] = {
+        "model.heads.slt.text": "SLT decodes with Sigma's own LM (model.text), which the SGT "
+                                "path pre-trains, not with a separate text model",
+    }
     ablations: ClassVar[dict[str, dict[str, Any]]] = {  # the paper's ablations
         "no early fusion": {"model.sigma.fusion.mode": "text_only"},
         "global alignment only": {"model.sigma.weights.hal_local": 0.0},
@@ -86,15 +91,12 @@ class Sigma(Method):
 
     def build(self, cfg: dict[str, Any], spec: TaskSpec, pretrained: Any = None) -> Any:
         """The fine-tuning model, continuing from ``pretrained`` (a SigmaPretrainer)."""
-        from methods.encoders.stgcn import PartwiseSTGCN
-        from methods.heads.models import Seq2SeqModel, build_task_model
+        from methods.heads.models import Seq2SeqModel
 
-        heads = cfg["model"]["heads"]
-        encoder = PartwiseSTGCN(**cfg["model"]["encoder"])
-        if pretrained is not None:
-            encoder.load_state_dict(pretrained.sign_encoder.state_dict())
         if spec.task != "slt":
-            return build_task_model(encoder, spec, heads)
+            return super().build(cfg, spec, pretrained)
+        heads = cfg["model"]["heads"]
+        encoder = self.pretrained_encoder(cfg, spec, pretrained)
         if pretrained is None:
             return Seq2SeqModel(encoder, spec, {**heads["slt"], "text": cfg["model"]["text"]})
         lm = copy.deepcopy(pretrained.lm)

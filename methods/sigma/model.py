@@ -80,8 +80,7 @@ class SigmaPretrainer(nn.Module):
     # -- encoders ------------------------------------------------------------------------
     def encode_sign(self, batch: Batch) -> torch.Tensor:
         """Unimodal frame features (B, T, d)."""
-        return self.sign_encoder(batch.keypoints, batch.confidence, batch.valid,
-                                 batch.frame_mask)
+        return self.sign_encoder.encode(batch)
 
     def encode_text(self, texts: list[str], device: torch.device
                     ) -> tuple[torch.Tensor, torch.Tensor, list[list[int | None]]]:

@@ -59,13 +59,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.method import Method
 from harness.registry import METHODS
 from harness.tasks import TaskSpec
+from methods.common.method import EncoderMethod
 
 
 @METHODS.register("uni_sign")
-class UniSign(Method):
+class UniSign(EncoderMethod):
     """Uni-Sign, pose-only: prompt + pose tokens into mT5, every task as generation."""
 
     tasks = ("islr", "cslr", "slt")
@@ -86,3 +86,9 @@ class UniSign(Method):
 
         texts = spec.train_texts or spec.classes
         return build_model(cfg, spec, texts, spec.language, pretrained=pretrained)
+
+    def release_extras(self, model: Any, state: dict[str, Any], source: str) -> list[str]:
+        """The release's mT5 (``mt5_model.*``) into this model's LM."""
+        from methods.uni_sign.model import load_release_lm
+
+        return load_release_lm(model, state, source)

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from harness.errors import ConfigError, UserError
 from harness.tasks import Batch, TaskSpec
 from methods.encoders.stgcn import PartwiseSTGCN
 from methods.heads.models import Seq2SeqModel
@@ -41,7 +42,7 @@ class UniSignModel(Seq2SeqModel):
     def __init__(self, encoder: nn.Module, backbone: Any, proj: nn.Module | None, task: str,
                  language: str, ucfg: dict[str, Any]) -> None:
         heads = {k: ucfg[k] for k in ("label_smoothing", "max_target_tokens", "beam",
-                                       "max_new_tokens", "select_max_new_tokens")}
+                                       "max_new_tokens")}
         super().__init__(encoder, TaskSpec(task), heads, backbone=backbone, proj=proj)
         self.task, self.target_field = task, TARGET_FIELD[task]
         self.islr_beam = int(ucfg["islr_beam"])
@@ -67,12 +68,10 @@ class UniSignModel(Seq2SeqModel):
         return super().loss(dataclasses.replace(batch, text=getattr(batch, self.target_field)))
 
     @torch.no_grad()
-    def predict(self, batch: Batch, final: bool) -> list[Any]:
+    def predict(self, batch: Batch) -> list[Any]:
         """ISLR: ranked distinct glosses; CSLR: a gloss sequence; SLT: a sentence."""
         if self.task != "islr":
-            return super().predict(batch, final)
-        if not final:  # greedy while selecting on dev: a one-candidate list
-            return [[text] for text in super().predict(batch, final)]
+            return super().predict(batch)
         embeds, attn = self.encode(batch)
         n = self.islr_beam
         out = self.text_model.generate(
@@ -92,10 +91,42 @@ def build_model(cfg: dict[str, Any], spec: TaskSpec, texts: Sequence[str], langu
     ucfg = cfg["model"]["uni_sign"]
     if pretrained is None:
         encoder = PartwiseSTGCN(layout=spec.layout, **cfg["model"]["encoder"])
-        return UniSignModel(encoder, build_backbone(cfg["model"]["text"], texts), None,
-                            spec.task, language, ucfg)
+        backbone = build_backbone(cfg["model"]["text"], texts)
+        width = backbone.seq2seq.config.d_model
+        if encoder.d_model != width:
+            raise ConfigError(f"model.encoder.d_model={encoder.d_model}: Uni-Sign feeds the "
+                              f"encoder's frames to its LM as they are (the encoder's last "
+                              f"Linear is the release's pose_proj), so it must be the LM's width "
+                              f"({width}); set model.encoder.d_model={width}")
+        return UniSignModel(encoder, backbone, nn.Identity(), spec.task, language, ucfg)
     lm = copy.deepcopy(pretrained.text_model)
     backbone = dataclasses.replace(pretrained.backbone, seq2seq=lm, encoder=lm.get_encoder(),
                                    encoder_width=lm.config.d_model)
     return UniSignModel(copy.deepcopy(pretrained.encoder), backbone,
                         copy.deepcopy(pretrained.proj), spec.task, language, ucfg)
+
+
+def load_release_lm(model: UniSignModel, state: dict[str, Any], source: str) -> list[str]:
+    """Load a Uni-Sign release checkpoint's mT5 (``mt5_model.*``) into ``model``'s LM and
+    return the keys it took; an LM of another shape is one clear error."""
+    from methods.encoders.release import LM_PREFIX
+
+    lm = {k[len(LM_PREFIX):]: v for k, v in state.items() if k.startswith(LM_PREFIX)}
+    if not lm:
+        return []
+    own = model.text_model.state_dict()
+    wrong = [k for k, v in lm.items() if k not in own or tuple(own[k].shape) != tuple(v.shape)]
+    if wrong:
+        key = wrong[0]
+        have = tuple(own[key].shape) if key in own else "absent"
+        raise UserError(f"{source}: the release's mT5 does not fit model.text ({LM_PREFIX}{key} "
+                        f"is {tuple(lm[key].shape)}, this LM's is {have}); give the LM the "
+                        f"release used: --set model.text.type=pretrained "
+                        f"model.text.name_or_path=<local mt5-base folder>")
+    missing = [k for k in own if k not in lm]
+    model.text_model.load_state_dict(lm, strict=False)
+    if missing:
+        tied = {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight"}
+        if not set(missing) <= tied:
+            raise UserError(f"{source}: the release's mT5 lacks {missing[0]} of model.text")
+    return [LM_PREFIX + k for k in lm]

@@ -1,4 +1,3 @@
-# The full-size encoder of the field (Uni-Sign's part-wise ST-GCN widths) trained from
-# scratch; schedule as in the pre-training methods' fine-tuning stage.
+# The field's full-size encoder (Uni-Sign's release) trained from scratch with the shared
+# fine-tuning schedule, as the pre-training methods fine-tune.
 _base_ = ["./_base.py"]
-finetune = dict(epochs=40, lr=3e-4)

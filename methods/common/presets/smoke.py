@@ -1,0 +1,20 @@
+# Minutes on 2 CPU cores: the shared encoder and heads narrowed (the release's structure,
+# three spatial blocks and the same graphs, at a quarter of the width and one temporal
+# block), a tiny text model, a short fine-tuning schedule. Every method's `smoke` preset is
+# merged over this file.
+_base_ = ["./paper.py"]
+model = dict(
+    encoder=dict(embed=16, spatial=[16, 32, 64], temporal=[64], d_model=128,
+                 context=dict(heads=4, ff=256)),
+    heads=dict(
+        cslr=dict(hidden=128),
+        slt=dict(text=dict(vocab_size=1000, d_model=128, d_ff=256, encoder_layers=2,
+                           decoder_layers=2)),
+    ),
+)
+finetune = dict(epochs=6, batch_size=32, lr=2e-3, checkpoint_every=50)
+# Sentences: fewer, longer clips; small batches give CTC and the decoder enough steps.
+task_overrides = dict(
+    cslr=dict(finetune=dict(epochs=10, batch_size=8, lr=3e-3)),
+    slt=dict(finetune=dict(epochs=12, batch_size=8, lr=2e-3)),
+)
