@@ -9,7 +9,12 @@ the validation report in its ``store.json`` (``info.validation``). A fatal probl
 readable, refused pickles, wrong joint counts, zero frames, non-finite values, no clip
 matching a label) aborts before anything is published: the store either exists complete or
 not at all, and the report of a failed attempt is written beside it as
-``<store>.prepare-report.json``.
+``<store>.prepare-report.json``. Label files are read and checked (ids unique, every split
+of the benchmark present) before any pose file is opened.
+
+Over an existing store, ``prepare`` is a no-op where the store records the inputs asked for
+(source and labels as resolved paths, format, ``bench.fps``, normalisations) and one error
+naming what differs otherwise; ``--force`` replaces the store.
 
 Every adapter states its task(s), splits, the clip counts its papers give (``expected``;
 compared with what is found, never enforced), the subset rule, the text and gloss
@@ -23,13 +28,14 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from benchmarks._common import ScoredBenchmark
 from harness import atomic
-from harness.archives import Extracted, extracted, is_archive
+from harness.archives import MEMBER_SEP, Extracted, extracted, is_archive
 from harness.errors import ConfigError, DataError, UserError
 from harness.store import PoseStore
 
@@ -151,6 +157,12 @@ class SourceBenchmark(ScoredBenchmark):
         path = self.store_dir()
         source = source or self._configured_source()
         if (path / "store.json").exists() and not force:
+            differences = self._differences(path, source, options)
+            if differences:
+                raise UserError(f"{path} is already prepared from other inputs: "
+                                f"{'; '.join(differences)}; add --force to replace it with a "
+                                f"store prepared from what this command asks, or pass another "
+                                f"--data-root to keep both")
             return path
         if source is None:
             raise UserError(f"preparing {self.name} needs the pose files: {self.prepare_hint()}")
@@ -172,23 +184,60 @@ class SourceBenchmark(ScoredBenchmark):
                     where = ex.shown(where)
                 return where
 
-            return self._prepare(path, source, given, labels, options.get("format"), member)
+            inputs = {"source": str(given.resolve()),
+                      "labels": str(Path(options["labels"]).resolve())
+                      if options.get("labels") is not None else None,
+                      "fps": self.fps()}
+            return self._prepare(path, source, given, labels, options.get("format"), member,
+                                 inputs)
+
+    def fps(self) -> float:
+        """The frame rate of sources whose format stores none (``bench.fps``, else the
+        adapter's default)."""
+        return float(self.cfg.get("bench", {}).get("fps") or self.default_fps)
+
+    def _differences(self, path: Path, source: Path | None, options: Mapping[str, Any]
+                     ) -> list[str]:
+        """How the inputs of the store at ``path`` differ from those asked now: the source,
+        labels and format where the command names them, the fps and normalisations always."""
+        info = PoseStore(path, verify=False).meta.get("info", {})
+        # stores prepared before inputs were recorded name the source as it was given
+        recorded = info.get("inputs") or {
+            "source": str(info.get("source", "")).split(MEMBER_SEP)[0]}
+        out = []
+        for key, asked in (("source", source), ("labels", options.get("labels"))):
+            if asked is not None and key in recorded \
+                    and recorded[key] not in (str(asked), str(Path(asked).resolve())):
+                out.append(f"{key} {recorded[key] or '-'} (asked: {Path(asked).resolve()})")
+        if options.get("format") not in (None, info.get("format")):
+            out.append(f"format {info.get('format')} (asked: {options['format']})")
+        if recorded.get("fps") not in (None, self.fps()):
+            out.append(f"bench.fps {recorded['fps']} (asked: {self.fps()})")
+        for what, names in self.normalisations().items():
+            done = info.get("normalise", {}).get(what)
+            if done not in (None, names):
+                out.append(f"bench.{what}_normalise {done} (asked: {names})")
+        return out
 
     def _prepare(self, path: Path, source: Path, given: Path, labels_path: Path | None,
-                 fmt: str | None, shown: Callable[[str], str]) -> Path:
+                 fmt: str | None, shown: Callable[[str], str], inputs: dict[str, Any]) -> Path:
         """``prepare`` from ``source`` (``given``: what the user named, an archive or the
-        same path; ``shown`` maps extracted paths back to ``ARCHIVE!member``)."""
+        same path; ``shown`` maps extracted paths back to ``ARCHIVE!member``; ``inputs``: the
+        resolved paths and fps recorded for the next ``prepare`` to compare with)."""
         from benchmarks.formats import clip_stats, detect_format, read_clips, validate
         from harness.store import StoreWriter
 
-        fmt = fmt or detect_format(source)
+        if labels_path is None:  # only pyskl pose files carry labels: read from the source
+            fmt = fmt or detect_format(source)
         self._excluded: set[str] = set()
         labels, label_format = self._labels(source, fmt, labels_path)
         keep, outside = self._select(labels)
+        self._check_splits(keep, shown(str(labels_path or source)))
+        fmt = fmt or detect_format(source)  # the labels are good: now the pose files
         outside |= self._excluded
         norm = self.normalisations()
         text_norm, gloss_norm = normaliser(norm["text"], "text"), normaliser(norm["gloss"], "gloss")
-        fps = float(self.cfg.get("bench", {}).get("fps") or self.default_fps)
+        fps = inputs["fps"]
 
         errors: list[Any] = []
         stats, writer, n_written = [], None, 0
@@ -196,7 +245,7 @@ class SourceBenchmark(ScoredBenchmark):
         info = {"adapter": type(self).__name__, "dataset": self.dataset, "version": self.version,
                 "subset": self.subset(), "format": fmt, "source": shown(str(source)),
                 "label_format": label_format, "normalise": norm,
-                "expected": self.expected_counts()}
+                "expected": self.expected_counts(), "inputs": inputs}
         try:
             for clip in read_clips(source, fmt, default_fps=fps, errors=errors):
                 if clip.id in outside:
@@ -230,10 +279,6 @@ class SourceBenchmark(ScoredBenchmark):
                 raise DataError(f"no clip of {given} matches a {self.name} label of splits "
                                 f"{', '.join(self.splits)}; nothing prepared (report: "
                                 f"{report_file})")
-            missing = [s for s in self.splits if not any(r.split == s for r in keep.values())]
-            if missing:
-                raise DataError(f"the labels have no {', '.join(missing)} clips for {self.name}"
-                                f"; nothing prepared (report: {report_file})")
             writer.info["validation"] = report_dict
             writer.close()
         except BaseException:
@@ -242,6 +287,16 @@ class SourceBenchmark(ScoredBenchmark):
             raise
         report_file.unlink(missing_ok=True)
         return path
+
+    def _check_splits(self, keep: Mapping[str, LabelRecord], where: str) -> None:
+        """A DataError naming the label file where a split of the benchmark has no clip."""
+        counts = Counter(r.split for r in keep.values())
+        missing = [s for s in self.splits if not counts[s]]
+        if missing:
+            held = ", ".join(f"{s} {counts[s]}" for s in self.splits)
+            raise DataError(f"{where}: the labels have no {', '.join(missing)} clips for "
+                            f"{self.name} (clips per split: {held}); nothing prepared: give "
+                            f"labels with clips of every split ({', '.join(self.splits)})")
 
     def _configured_source(self) -> Path | None:
         source = self.cfg.get("bench", {}).get("source")

@@ -13,6 +13,7 @@ import csv
 import gzip
 import json
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -370,3 +371,78 @@ def test_bad_sources_fail_in_one_line_and_leave_no_store(harness, bad, tmp_path,
     assert "pwned" not in done.out + done.err
     assert not (root / "wlasl2000" / "store.json").exists()
     assert not list(root.glob("*tmp*")) if root.exists() else True
+
+
+# -- preparing over a store, and labels before poses --------------------------------------------
+def named_paths(text: str) -> list[Path]:
+    """The absolute paths an error line names (ended by space, colon, comma, semicolon or ')')."""
+    return [Path(p) for p in re.findall(r"(/[^\s:;,()]+)", text)]
+
+
+def test_prepare_over_a_store_from_other_inputs_stops_and_says_what_differs(harness, tmp_path):
+    """The same source and labels, named either way, are a fast no-op; another source, other
+    labels, another format or other options stop in one line naming what differs and how to
+    replace the store, which stays as it was; --force replaces it."""
+    base = harness.root / "again"  # the CLI runs in harness.root: "again/..." is relative
+    unisign_release(base / "a")
+    unisign_release(base / "b", seed=2)
+    root = tmp_path / "data"
+    first = prepare(harness, "wlasl", "--source", "again/a/poses", "--labels", "again/a/labels",
+                    "--data-root", str(root))
+    meta = (first.path / "store.json").read_bytes()
+    a = ["--source", str(base / "a" / "poses"), "--labels", str(base / "a" / "labels")]
+    same = harness("prepare", "wlasl", *a, "--data-root", str(root))
+    assert same.code == 0, same.err
+    assert "wlasl is already prepared" in same.out and "clips read" not in same.out
+    assert (first.path / "store.json").read_bytes() == meta
+
+    b_poses, b_labels = str(base / "b" / "poses"), str(base / "b" / "labels")
+    for args, differs in [
+            (["--source", b_poses, a[2], a[3]], f"source {a[1]} (asked: {b_poses})"),
+            ([*a[:2], "--labels", b_labels], f"labels {a[3]} (asked: {b_labels})"),
+            ([*a, "--format", "openhands"], "format unisign (asked: openhands)"),
+            ([*a, "--set", "bench.fps=30"], "bench.fps 25.0 (asked: 30.0)"),
+            ([*a, "--set", "bench.text_normalise=[lower]"], "bench.text_normalise")]:
+        done = harness("prepare", "wlasl", *args, "--data-root", str(root))
+        assert done.code == 2, (args, done.out, done.err)
+        assert len(done.error_lines) == 1 and "Traceback" not in done.err, done.err
+        line = done.error_lines[0]
+        assert f"{first.path} is already prepared from other inputs" in line, line
+        assert differs in line and "--force" in line and "--data-root" in line, line
+        assert (first.path / "store.json").read_bytes() == meta
+    forced = prepare(harness, "wlasl", "--source", b_poses, "--labels", b_labels,
+                     "--data-root", str(root), "--force")
+    assert forced.meta["info"]["source"] == b_poses
+    assert forced.fingerprint != first.fingerprint
+
+
+def test_labels_are_checked_before_any_pose_file_is_read(harness, tmp_path):
+    """Labels that lack a split or label a clip twice fail before a pose file is opened (all
+    of them here would be refused), in one line that names only files that exist."""
+    unisign_release(tmp_path)
+    for path in (tmp_path / "poses").rglob("*.pkl"):
+        path.write_bytes(b"not a pickle")
+    labels = tmp_path / "labels"
+    root = tmp_path / "data"
+    (labels / "labels.test").rename(tmp_path / "labels.test")
+    done = harness("prepare", "wlasl", "--source", str(tmp_path / "poses"), "--labels",
+                   str(labels), "--data-root", str(root))
+    assert done.code == 2 and len(done.error_lines) == 1, done.err
+    line = done.error_lines[0]
+    assert f"{labels}: the labels have no test clips" in line and "nothing prepared" in line
+    assert all(p.exists() for p in named_paths(line)), line
+
+    (tmp_path / "labels.test").rename(labels / "labels.test")
+    with gzip.open(labels / "labels.test", "rb") as fh:
+        test = pickle.load(fh)
+    with gzip.open(labels / "labels.train", "rb") as fh:
+        twice = next(iter(pickle.load(fh).values()))  # a train clip labelled for test as well
+    dump(labels / "labels.test", {**test, "again": twice}, compress=True)
+    done = harness("prepare", "wlasl", "--source", str(tmp_path / "poses"), "--labels",
+                   str(labels), "--data-root", str(root))
+    assert done.code == 2 and len(done.error_lines) == 1, done.err
+    line = done.error_lines[0]
+    assert f"clip {twice['name']!r} is labelled twice" in line, line
+    assert "label ids must be unique" in line and str(labels / "labels.test") in line
+    assert all(p.exists() for p in named_paths(line)), line
+    assert not root.exists() or not any(root.iterdir())
