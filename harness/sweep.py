@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from submitit.helpers import Checkpointable, DelayedSubmission
+from submitit.slurm.slurm import SlurmExecutor
 
 from harness.config import parse_override, short_hash
 from harness.errors import ConfigError, UserError
@@ -527,12 +528,26 @@ def executor_parameters(spec: SweepSpec, executor: str, profile: str | None = No
     return params
 
 
+class _SlurmScripts(SlurmExecutor):
+    """submitit's Slurm executor, only to render sbatch scripts: it starts on any machine,
+    where submitit's own refuses to start without ``srun`` on PATH."""
+
+    @classmethod
+    def affinity(cls) -> int:
+        """Available everywhere (it is only asked for scripts)."""
+        return 1
+
+
 def sbatch_script(spec: SweepSpec, parameters: dict[str, Any], n_cells: int) -> str:
     """The sbatch script submitit would submit for ``n_cells`` cells with ``parameters``
-    (one job, or a job array when there are several cells), as ``--dry-run`` shows it."""
+    (one job, or a job array when there are several cells), as ``--dry-run`` shows it; on
+    any machine, with or without Slurm."""
     import submitit
 
-    pool = submitit.AutoExecutor(folder=spec.jobs_dir, cluster="slurm")
+    # The AutoExecutor translates the parameters exactly as for a submission (cluster
+    # "slurm"), into an executor that renders without Slurm here.
+    pool = submitit.AutoExecutor(folder=spec.jobs_dir, cluster="debug")
+    pool.cluster, pool._executor = "slurm", _SlurmScripts(spec.jobs_dir)
     try:
         pool.update_parameters(**parameters)
     except (NameError, AssertionError, ValueError, TypeError) as exc:
@@ -684,9 +699,12 @@ def submit(spec: SweepSpec, executor: str = "slurm", *, profile: str | None = No
     done = Submission(states, todo, executor, params)
     if not todo:
         return done
-    if executor == "slurm" and shutil.which("sbatch") is None:
-        raise UserError("--executor slurm: sbatch is not on PATH here; submit from a Slurm "
-                        "login node, or use --executor local to run on this machine")
+    if executor == "slurm" and (absent := [c for c in ("srun", "sbatch")
+                                           if shutil.which(c) is None]):
+        raise UserError(f"--executor slurm: {' and '.join(absent)} "
+                        f"{'is' if len(absent) == 1 else 'are'} not on PATH here; submit from "
+                        f"a Slurm login node, or use --executor local to run on this machine "
+                        f"(--dry-run shows the cells and the sbatch script anywhere)")
     spec.out.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri or default_uri(spec.out)
     Tracker(uri, artifact_root=spec.out / "mlartifacts")  # schema + experiment, once

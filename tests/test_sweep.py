@@ -259,17 +259,65 @@ def test_requeue_after_preemption_carries_only_the_cell_arguments():
     assert again.args == (opts,) and again.kwargs == {}
 
 
+def without_slurm() -> str:
+    """$PATH less the folders that hold Slurm's commands (as on a laptop)."""
+    return os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep)
+                           if not any((Path(d) / c).exists() for c in ("srun", "sbatch")))
+
+
+def test_dry_run_prints_the_script_a_submission_sends_without_slurm_here(harness, tmp_path,
+                                                                          monkeypatch, capsys):
+    """--dry-run needs no Slurm: on a machine without srun and sbatch it prints the cells,
+    their keys and the sbatch script, byte for byte the one a submission then hands to
+    sbatch; only the submission needs Slurm, and without it says so in one line."""
+    import shutil
+
+    from harness.cli import main
+
+    spec = write_spec(tmp_path / "s.yaml", name="s", methods=["scratch"],
+                      benches=["synth-islr"], seeds=[0, 1], set=TINY, out=str(tmp_path / "out"),
+                      threads=2)
+    argv = ["sweep", str(spec), "--profile", "example_gpu", "--data-root", str(harness.data)]
+    path = os.environ["PATH"]
+    monkeypatch.setenv("PATH", without_slurm())
+    assert shutil.which("srun") is None and shutil.which("sbatch") is None
+    assert main([*argv, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    keys = [cell_key(c, harness.data) for c in expand(load_spec(spec))]
+    rows = [line.split() for line in out.splitlines() if line.startswith("scratch")]
+    assert [r[4] for r in rows] == keys and all(r[5:7] == ["not", "submitted"] for r in rows)
+    script = out.split("sbatch script:\n")[1].split("dry run: would submit 2 cells")[0]
+    assert script.startswith("#!/bin/bash\n") and "#SBATCH --array=0-1%2\n" in script
+    assert not (tmp_path / "out").exists()  # a dry run writes nothing
+
+    assert main(argv) == 2  # a submission needs Slurm: one line, nothing written
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "srun and sbatch are not on PATH here" in err, err
+    assert not (tmp_path / "out").exists()
+
+    bin_dir = tmp_path / "bin"  # srun and sbatch at the process boundary: sbatch keeps the script
+    bin_dir.mkdir()
+    for name, text in (("sbatch", FAKE_SBATCH), ("srun", "#!/bin/sh\n")):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{path}")
+    assert main(argv) == 0
+    assert (bin_dir / "sbatch.4242").read_text() == script
+
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 @pytest.mark.parametrize("profile", ["local", "example_gpu"])
-def test_sbatch_script_of_each_profile_is_pinned(profile, tmp_path):
-    """The sbatch script a profile gives (what --dry-run shows and map_array submits).
+def test_sbatch_script_of_each_profile_is_pinned(profile, tmp_path, monkeypatch):
+    """The sbatch script a profile gives (what --dry-run shows and map_array submits), here
+    rendered where Slurm is not installed.
     After an intended change: UPDATE_GOLDEN=1 pytest tests/test_sweep.py -k sbatch."""
     import sys
 
     from harness.sweep import executor_parameters, sbatch_script
 
+    monkeypatch.setenv("PATH", without_slurm())
     spec = load_spec(write_spec(tmp_path / "g.yaml", name="g", methods=["scratch"],
                                 benches=["synth-islr"], seeds=[0, 1, 2],
                                 out=str(tmp_path / "out"), threads=2))
