@@ -10,13 +10,15 @@ files under ``--results``, which fill in cells the store does not have (see
 A row is one (benchmark incl. subset, benchmark version, metric signature, method, config
 hash): its seed count, mean ± sample standard deviation and 95% confidence interval
 (Student's t over the seeds) of the task's headline metrics, the number a paper reports for
-that method and benchmark where the curated ``reported.csv`` (beside the tables) has one
-with the same input (pose) and the difference, the data fingerprints, code versions and the
+that method and benchmark where the curated ``reported.csv`` (the harness's
+``leaderboards/reported.csv`` wherever the pages go, or ``--reported``) has one with the same
+input (pose) and the difference, the data fingerprints, code versions and the
 MLflow runs. Each benchmark gets one table per metric signature, so numbers computed under
 different protocols never share a column, and rows with fewer than ``MIN_SEEDS`` seeds are
 marked †. Every row is compared with the benchmark's ``scratch`` row, and every ablation
 with its method's full configuration, by a paired bootstrap over the test clips
-(``harness.significance``) where both have predictions. Below the main tables: ablation
+(``harness.significance``) where both have predictions, its p-value shown as ``p < 1/R``
+where none of the R resamples crossed zero. Below the main tables: ablation
 tables (configurations of a method that differ from its most common one by a switch the
 method declares in ``Method.ablations``) and label-efficiency tables (the same configuration
 at several ``data.train_fraction`` values). The pages hold no timestamps and are sorted, so
@@ -31,6 +33,7 @@ import json
 import math
 import os
 import statistics
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +41,7 @@ from typing import Any
 
 from harness import atomic
 from harness.errors import DataError, UserError
+from harness.provenance import SOURCE_ROOT
 from harness.records import Record, from_mlflow, from_results, select
 from harness.summary import HEADLINE, _changes, preset_values
 
@@ -54,12 +58,8 @@ FRACTION = "data.train_fraction"
 COMMON_ABLATIONS = {"no pre-training": {"pretrain.epochs": 0}}
 REPORTED_COLUMNS = ("method", "paper_method", "bench", "split", "metric", "value", "input",
                     "source", "confidence")
-# Two-sided 95% Student's t quantiles by degrees of freedom (df > 30: the normal 1.96).
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-        9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131,
-        16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 21: 2.080, 22: 2.074,
-        23: 2.069, 24: 2.064, 25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045,
-        30: 2.042}
+#: The curated numbers papers report, as the harness ships them (``--reported`` overrides).
+REPORTED = SOURCE_ROOT / "leaderboards" / "reported.csv"
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,10 @@ class Stat:
         mean = statistics.fmean(values)
         if len(values) < 2:
             return cls(mean, None, None)
+        from scipy.stats import t  # the exact two-sided 95% quantile for any seed count
+
         std = statistics.stdev(values)
-        t = _T95.get(len(values) - 1, 1.96)
-        return cls(mean, std, t * std / math.sqrt(len(values)))
+        return cls(mean, std, float(t.ppf(0.975, len(values) - 1)) * std / math.sqrt(len(values)))
 
 
 @dataclass
@@ -131,8 +132,6 @@ def bench_id(record: Record) -> str:
 
 def read_reported(path: Path) -> list[Reported]:
     """The curated reported numbers of the test split, in file order."""
-    if not path.is_file():
-        return []
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
@@ -254,11 +253,11 @@ def _paired(a: Row, b: Row, metric: str, resamples: int) -> Any:
 
 
 def _versus(cmp: Any) -> str:
-    """``+11.85 (p 0.002)`` with * when significant at 5%; ``-`` without a comparison."""
+    """``+11.85 (p < 0.001)`` with * when significant at 5%; ``-`` without a comparison."""
     if cmp is None:
         return "-"
     mark = "*" if cmp.significant(0.05) else ""
-    return f"{cmp.delta:+.2f} (p {cmp.p_value:.3f}){mark}"
+    return f"{cmp.delta:+.2f} (p {cmp.p_text()}){mark}"
 
 
 # -- markdown ----------------------------------------------------------------------------------
@@ -314,10 +313,10 @@ def task_markdown(task: str, rows: list[Row], reported: list[Reported],
              f"{'Lower' if lower else 'Higher'} {main} is better. `vs {BASELINE}`: the "
              f"difference in {main} from the benchmark's `{BASELINE}` row and the p-value of "
              f"a paired bootstrap over the test clips ({resamples} resamples, seeds "
-             "averaged), * where p < 0.05, - where a run has no predictions or the runs "
-             "were scored against different test references. Reported numbers are the "
-             "papers' (pose input "
-             "only; see reported.csv for their sources). Generated by "
+             f"averaged{_resolution(resamples)}), * where p < 0.05, - where a run has no "
+             "predictions or the runs were scored against different test references. "
+             "Reported numbers are the papers' (pose input only; see reported.csv for their "
+             "sources). Generated by "
              "`python -m harness leaderboard`; do not edit by hand.", ""]
     tables = sorted({r.table for r in rows})
     for bench, version, signature in tables:
@@ -359,6 +358,11 @@ def task_markdown(task: str, rows: list[Row], reported: list[Reported],
     return "\n".join(lines)
 
 
+def _resolution(resamples: int) -> str:
+    """How the page shows a p-value below what ``resamples`` resolve."""
+    return f"; p < {1 / resamples:.2g} where none crossed zero" if resamples else ""
+
+
 def _reported_only(reported: list[Reported], bench: str, metric: str, shown: set[str]
                    ) -> list[str]:
     """What papers report on a benchmark for methods without a row here (for context)."""
@@ -391,7 +395,7 @@ def _ablation_tables(members: list[Row], main: str, resamples: int) -> list[str]
             cmp = _paired(r, full, main, resamples)
             lines.append(f"| {r.ablation} | {r.label} | {_n(r)} | {_cell(r.stats[main])} | "
                          f"{r.stats[main].mean - full.stats[main].mean:+.2f} | "
-                         f"{f'{cmp.p_value:.3f}' if cmp else '-'} |")
+                         f"{cmp.p_text() if cmp else '-'} |")
         lines.append("")
     return lines
 
@@ -428,8 +432,10 @@ def _label_efficiency(members: list[Row], main: str) -> list[str]:
     return lines
 
 
-def index_markdown(rows: list[Row], source: str, command: str, n_cells: int) -> str:
-    """leaderboards/README.md: what the tables are and how to regenerate them."""
+def index_markdown(rows: list[Row], source: str, command: str, n_cells: int,
+                   reported: str, found: bool) -> str:
+    """leaderboards/README.md: what the tables are and how to regenerate them; ``reported``
+    names the file of reported numbers the pages show, unless it was not ``found``."""
     lines = ["# Leaderboards", "",
              f"Built from {n_cells} finished cells ({source}). Regenerate with:",
              "", "```bash", command, "```",
@@ -438,13 +444,17 @@ def index_markdown(rows: list[Row], source: str, command: str, n_cells: int) -> 
         mine = [r for r in rows if r.task == task]
         benches = ", ".join(sorted({r.bench for r in mine})) or "-"
         lines.append(f"| {TASK_TITLES[task]} | {benches} | {len(mine)} | [{task}.md]({task}.md) |")
-    lines += ["", "`reported.csv` holds the numbers papers report, curated from the project's "
-              "design notes with their sources: `method` is the harness method it compares "
-              "with (empty when the harness has none), `paper_method` the name in the paper, "
-              "`bench` the harness benchmark with its subset, `metric` the harness metric "
-              "name, `input` what the paper's model saw (a difference is computed only "
-              "against `pose`), `confidence` verified (re-scored or read from the authors' "
-              "release) or secondary (quoted by a summary)."]
+    if not found:
+        lines += ["", f"No reported numbers: {reported} is missing, so the pages show none; "
+                  "`--reported PATH` names a file of them."]
+    else:
+        lines += ["", f"`{reported}` holds the numbers papers report, curated from the "
+                  "project's design notes with their sources: `method` is the harness method "
+                  "it compares with (empty when the harness has none), `paper_method` the name "
+                  "in the paper, `bench` the harness benchmark with its subset, `metric` the "
+                  "harness metric name, `input` what the paper's model saw (a difference is "
+                  "computed only against `pose`), `confidence` verified (re-scored or read "
+                  "from the authors' release) or secondary (quoted by a summary)."]
     if any(r.bench.startswith("synth-") for r in rows):
         lines += ["", "Benchmarks named `synth-*` are SynthSign, the harness's synthetic "
                   "data: their numbers test the machinery and compare methods on synthetic "
@@ -486,9 +496,18 @@ def write_leaderboards(results: Path, out: Path, reported_path: Path | None = No
                        uri: str | None = None, filters: list[tuple[str, bool, str]] = (),
                        resamples: int = 1000, plots: bool = True, command: str = ""
                        ) -> list[Path]:
-    """Write the task pages, their plots and the index; returns the files written."""
+    """Write the task pages, their plots and the index; returns the files written. The
+    reported numbers come from ``reported_path``, else the harness's ``REPORTED``; where
+    that is missing, a warning says so and the pages show none."""
     records, source = gather(results, uri, list(filters))
-    reported = read_reported(reported_path or out / "reported.csv")
+    reported_path = reported_path or REPORTED
+    reported = read_reported(reported_path) if reported_path.is_file() else None
+    if reported is None:
+        print(f"warning: {reported_path} is missing: the pages show no reported numbers; "
+              "--reported PATH names a file of them", file=sys.stderr)
+    # beside the pages (the committed leaderboards/), the index names it by its file name
+    shown = "reported.csv" if reported is not None \
+        and reported_path.resolve() == (out / "reported.csv").resolve() else str(reported_path)
     rows = build_rows(records)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[Path, bytes] = {}  # written together: a full disk leaves the old set whole
@@ -511,11 +530,11 @@ def write_leaderboards(results: Path, out: Path, reported_path: Path | None = No
     with serial_blas():  # the paired comparisons: many small matrix products
         for task in TASK_TITLES:
             files[out / f"{task}.md"] = task_markdown(
-                task, [r for r in rows if r.task == task], reported, resamples, names
+                task, [r for r in rows if r.task == task], reported or [], resamples, names
             ).encode("utf-8")
     files[out / "README.md"] = index_markdown(
         rows, source, command or f"python -m harness leaderboard --results {results}",
-        len(records)).encode("utf-8")
+        len(records), shown, reported is not None).encode("utf-8")
     if drawn is not None:
         (out / "plots").mkdir(exist_ok=True)
         files.update({out / "plots" / name: png for name, png in drawn.result().items()})

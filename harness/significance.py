@@ -18,7 +18,9 @@ statistics computed once per run, so a resample is a weighted sum of them:
 The difference is ``delta = a - b``; its 95% interval is the 2.5 and 97.5 percentiles of the
 resampled differences, and the two-sided p-value is twice the smaller share of resampled
 differences at or below 0 and at or above 0, each add-one smoothed ((k + 1) / (B + 1)), so
-it is never 0 and a method compared with itself gets p = 1.
+it is never 0 and a method compared with itself gets p = 1. Where no resampled difference
+crosses 0, the p-value is below what B resamples resolve: ``Comparison.p_text`` prints it
+as ``< 1/B`` (``p_value`` keeps the smoothed 2 / (B + 1), which ``significant`` tests).
 """
 
 from __future__ import annotations
@@ -80,6 +82,13 @@ class Comparison:
     def significant(self, alpha: float = 0.05) -> bool:
         """Whether the difference is significant at level ``alpha`` (two-sided)."""
         return self.p_value < alpha
+
+    def p_text(self) -> str:
+        """The p-value as tables print it: ``< 1/B`` at the resolution limit of the B
+        resamples (none crossed 0), else with three decimals."""
+        if self.p_value <= 2 / (self.n_resamples + 1):
+            return f"< {1 / self.n_resamples:.2g}"
+        return f"{self.p_value:.3f}"
 
 
 @dataclass(frozen=True)

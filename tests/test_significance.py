@@ -150,7 +150,7 @@ def test_a_system_against_itself_is_no_difference(protocol, metric):
         run = noisy_run(refs, ENGLISH, 0.3, 0)
     out = paired_bootstrap([run, run], [run], protocol, metric, n_resamples=200)
     assert out.delta == 0.0 and out.ci95 == (0.0, 0.0) and out.se == 0.0
-    assert out.p_value == 1.0 and not out.significant()
+    assert out.p_value == 1.0 and not out.significant() and out.p_text() == "1.000"
 
 
 def test_better_on_many_clips_is_significant_and_a_few_random_flips_are_not(islr_refs):
@@ -163,12 +163,14 @@ def test_better_on_many_clips_is_significant_and_a_few_random_flips_are_not(islr
     clear = paired_bootstrap([base], [worse], "islr-topk", "top1", n_resamples=b_)
     assert clear.delta == pytest.approx(10.0)
     assert clear.p_value == pytest.approx(2 / (b_ + 1)) and clear.significant(0.01)
+    assert clear.p_text() == "< 0.001"  # no resample crossed 0: below what 1,000 resolve
     assert clear.ci95[0] > 0
     right = {c: ([r, *[g for g in LABELS if g != r][:4]], r) for c, (_, r) in base.items()}
     flipped = {**base, **{c: wrong[c] for c in hits[:3]}, **{c: right[c] for c in misses[:2]}}
     tiny = paired_bootstrap([base], [flipped], "islr-topk", "top1", n_resamples=b_)
     assert tiny.delta == pytest.approx(100 * 1 / 2000)
     assert tiny.p_value > 0.3 and not tiny.significant()
+    assert tiny.p_text() == f"{tiny.p_value:.3f}"
     assert tiny.ci95[0] < 0 < tiny.ci95[1]
 
 
