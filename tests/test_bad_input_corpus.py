@@ -33,7 +33,7 @@ from tests.test_bad_input import rehash
 from tests.test_leaderboard import cell as finished_cell
 from tests.test_prepare import conf, dump, islr_clips, points, wlasl_json
 from tests.test_store import write_store
-from tests.test_sweep import write_spec
+from tests.test_sweep import FAKE_SBATCH, without_slurm, write_spec
 
 ENTRY_POINTS = ("cli", "run", "prepare", "score", "sweep", "leaderboard", "reproduce")
 #: Files whose appearance means "finished": a failed command must not leave a new one.
@@ -247,18 +247,34 @@ def no_test(clip: dict) -> dict | None:
     return None if clip["split"] == "test" else clip
 
 
+def unpicklable(w: World, tmp: Path) -> Path:
+    """A copy of the source whose clip files are not pickles: reading any of them fails."""
+    src = shutil.copytree(w.source, tmp / "src")
+    for path in src.iterdir():
+        path.write_bytes(b"not a pickle")
+    return src
+
+
+def only_sbatch(tmp: Path) -> str:
+    """$PATH with a fake sbatch but no srun."""
+    put(tmp / "bin" / "sbatch", FAKE_SBATCH).chmod(0o755)
+    return f"{tmp / 'bin'}{os.pathsep}{without_slurm()}"
+
+
 def score(tmp: Path, ref: str | bytes, hyp: str | bytes, *extra: str, bench: str = "synth-islr",
           suffix: str = ".txt") -> list[str]:
     return ["score", "--bench", bench, "--ref", str(put(tmp / f"ref{suffix}", ref)),
             "--hyp", str(put(tmp / f"hyp{suffix}", hyp)), *extra]
 
 
-def sweep(w: World, tmp: Path, *extra: str, spec: Path | None = None, **fields) -> list[str]:
+def sweep(w: World, tmp: Path, *extra: str, spec: Path | None = None, submit: bool = False,
+          **fields) -> list[str]:
     if spec is None:
         base = {"name": "bad", "methods": ["scratch"], "benches": ["synth-islr"], "seeds": [0],
                 "set": SMALL_SYNTH, "out": str(tmp / "sweep-out")}
         spec = write_spec(tmp / "bad.yaml", **{**base, **fields})
-    return ["sweep", str(spec), "--dry-run", "--data-root", str(w.data), *extra]
+    return ["sweep", str(spec), *([] if submit else ["--dry-run"]), "--data-root", str(w.data),
+            *extra]
 
 
 def spec_text(w: World, tmp: Path, content: str | bytes, *extra: str) -> list[str]:
@@ -321,6 +337,7 @@ class Case:
     as_user: bool = False       # file permissions must apply (skipped when run as root)
     protect: tuple[str, ...] = ()  # paths under the case's folder that must not change
     absent: tuple[str, ...] = ()   # paths under the case's folder that must not appear
+    path: Callable[[Path], str] | None = None  # $PATH for the case, given its folder
 
 
 def marker(tmp: Path) -> Path:
@@ -439,6 +456,20 @@ CASES = [
     Case("prepare-labels-missing-split-force", "mismatched labels",  # over the good store
          lambda w, t: prepare(w, t, "--force", data=w.data, labels=other_labels(t, no_test)),
          ("the labels have no test clips",)),
+    Case("prepare-labels-missing-split-before-poses", "mismatched labels",  # none read
+         lambda w, t: prepare(w, t, source=unpicklable(w, t), labels=other_labels(t, no_test)),
+         ("labels.json: the labels have no test clips", "nothing prepared")),
+    Case("prepare-labels-duplicate-id", "mismatched labels",
+         lambda w, t: prepare(w, t, source=unpicklable(w, t), labels=wlasl_json(
+             t / "labels.json", [*islr_clips(0), islr_clips(0)[0]])),
+         (f"labels.json: clip '{CLIP}' is labelled twice", "label ids must be unique")),
+    Case("prepare-over-other-source", "other inputs",  # the good store stays
+         lambda w, t: prepare(w, t, data=w.data, source=shutil.copytree(w.source, t / "other")),
+         ("wlasl2000 is already prepared from other inputs", "/source (asked: ",
+          "/other); add --force")),
+    Case("prepare-over-other-fps", "other inputs",
+         lambda w, t: prepare(w, t, "--set", "bench.fps=50", data=w.data),
+         ("already prepared from other inputs", "bench.fps 25.0 (asked: 50.0)")),
     Case("prepare-pickle-os-system", "forbidden pickle",
          lambda w, t: bad_clip({"keypoints": System(marker(t)), "scores": []})(w, t),
          ("system, which the harness does not load", f"{CLIP}.pkl"), proc=True),
@@ -533,6 +564,13 @@ CASES = [
          ("--threads", "integer >= 1")),
     Case("sweep-value-max", "bad value", lambda w, t: sweep(w, t, "--max", "-1"),
          ("--max -1",)),
+    Case("sweep-submit-without-slurm", "missing tool",
+         lambda w, t: sweep(w, t, submit=True), ("srun and sbatch are not on PATH here",
+                                                 "--executor local", "--dry-run"),
+         path=lambda t: without_slurm(), absent=("sweep-out",)),
+    Case("sweep-submit-without-srun", "missing tool",
+         lambda w, t: sweep(w, t, submit=True), ("srun is not on PATH here",),
+         path=only_sbatch, absent=("sweep-out",)),
     Case("sweep-out-is-file", "missing path",
          lambda w, t: sweep(w, t, out=str(put(t / "sweep-out", "not a folder"))),
          ("a file is in the way", "sweep-out")),
@@ -660,6 +698,8 @@ def test_bad_input_fails_in_one_line_and_damages_nothing(case, world, world_file
     else:
         monkeypatch.delenv("HARNESS_FAULT", raising=False)
     argv = case.build(world, tmp_path)
+    if case.path:
+        monkeypatch.setenv("PATH", case.path(tmp_path))
     before = finished_looking(tmp_path)
     kept = {p: tree(tmp_path / p) for p in case.protect}
     try:
