@@ -95,6 +95,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print the resolved config that ``run`` would use for a cell, with its config hash."""
+    from harness.config import config_hash
+    from harness.runner import check_values, resolve_config
+
+    cfg = resolve_config(args.method, args.bench, args.preset, _overrides(args))
+    check_values(cfg)
+    chash = config_hash(cfg)
+    if args.json:
+        print(json.dumps({"config_hash": chash, "config": cfg}, indent=2, sort_keys=True))
+        return 0
+    print(f"# {args.method} on {args.bench}, preset {args.preset}: config_hash {chash}")
+    print(json.dumps(cfg, indent=2, sort_keys=True))
+    return 0
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Prepare a benchmark's store from source files (or generate a synthetic one)."""
     from harness.registry import BENCHMARKS
@@ -181,6 +197,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         command += ["--filter", *args.filter]
     if args.out != "leaderboards":
         command += ["--out", args.out]
+    if args.reported:
+        command += ["--reported", args.reported]
     written = write_leaderboards(
         results, Path(args.out), Path(args.reported) if args.reported else None,
         uri=None if args.files_only else tracking_uri(args.tracking_uri, results),
@@ -312,6 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("config", help="print the resolved config (and its hash) that run "
+                                      "would use for a cell")
+    p.add_argument("--method", required=True)
+    p.add_argument("--bench", required=True)
+    p.add_argument("--preset", default="smoke", help="method preset (default: smoke)")
+    p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
+                   help="override a config value, as run takes it")
+    p.add_argument("--json", action="store_true", help="one JSON object: config_hash, config")
+    p.set_defaults(func=cmd_config)
+
     p = sub.add_parser("prepare", help="convert a benchmark's pose files into the store")
     p.add_argument("bench")
     p.add_argument("--source", help="folder or file with the published pose data, or a "
@@ -375,8 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "or differs from (!=) a value, e.g. method=sigma bench.subset=2000")
     p.add_argument("--out", default="leaderboards", help="where the tables go "
                                                          "(default ./leaderboards)")
-    p.add_argument("--reported", help="the curated reported numbers (default "
-                                      "<out>/reported.csv)")
+    p.add_argument("--reported", help="the curated reported numbers (default: the "
+                                      "harness's leaderboards/reported.csv, wherever --out is)")
     p.add_argument("--resamples", type=_at_least(0), default=1000,
                    help="paired bootstrap resamples (0: no comparisons)")
     p.add_argument("--no-plots", action="store_true", help="write no PNG plots")

@@ -54,6 +54,11 @@ class UniSignModel(Seq2SeqModel):
         ids = self.tokenizer(self.prompt, add_special_tokens=bool(ucfg["prompt_eos"]))
         self.register_buffer("prompt_ids", torch.tensor(ids["input_ids"]), persistent=False)
 
+    @property
+    def sign_encoder(self) -> nn.Module:
+        """The sign encoder (what fine-tuning continues from: ``PretrainedModel``)."""
+        return self.encoder
+
     def encode(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """The LM encoder's input: [prompt embeddings ; pose tokens] (B, P + T, D) and mask."""
         pose = self.proj(self.features(batch))
