@@ -105,6 +105,14 @@ class Method:
         pre-training corpus's texts."""
         raise NotImplementedError(f"{self.name} has no pre-training stage")
 
+    def describe(self, cfg: dict[str, Any], spec: TaskSpec) -> dict[str, Any]:
+        """What a result records about the method as configured for a benchmark: ``input``,
+        the modalities the cell reads ("pose", "pose+rgb"), and ``variant``, the name of the
+        harness's adaptation where it is not the paper's method as published (None: it is).
+        The leaderboard compares a cell with a paper's number only where ``input`` matches
+        and there is no ``variant``."""
+        return {"input": "pose", "variant": None}
+
     def load_checkpoint(self, model: Any, state: dict[str, Any], source: str) -> dict[str, Any]:
         """Load a checkpoint's state dict into the pre-training model ``model`` and say what
         it matched (a JSON record for result.json). The harness's own checkpoints load as

@@ -295,6 +295,7 @@ def write_cells(root: Path, configs: int = 20, seeds: int = 5, clips: int = 100,
     labelled fraction or, for sigma, no pre-training), so the tables have main rows,
     comparisons with scratch, ablations, label-efficiency tables and plots."""
     from benchmarks.metrics import protocols
+    from harness.results import SCHEMA_VERSION
     from harness.significance import write_statistics
 
     benches = {"synth-islr": "islr", "synth-cslr": "cslr", "synth-slt": "slt", "wlasl": "islr"}
@@ -330,7 +331,7 @@ def write_cells(root: Path, configs: int = 20, seeds: int = 5, clips: int = 100,
                         run_id = client.create_run(exp, tags={"harness.cell_key": key}
                                                    ).info.run_id
                     result = {
-                        "schema": 1, "status": "finished", "method": method,
+                        "schema": SCHEMA_VERSION, "status": "finished", "method": method,
                         "preset": "smoke", "bench": bench, "task": task, "seed": seed,
                         "cell_key": key, "config_hash": chash,
                         "benchmark": {"name": bench, "version": "1", "fingerprint": "f" * 16},
@@ -339,7 +340,8 @@ def write_cells(root: Path, configs: int = 20, seeds: int = 5, clips: int = 100,
                         "code": {"git_sha": "a" * 40, "dirty": False}, "environment": {},
                         "timings": {}, "files": {"predictions_test": "predictions/test.jsonl"},
                         "mlflow": {"tracking_uri": client.tracking_uri if client else
-                                   "sqlite:///x.db", "run_id": run_id}}
+                                   "sqlite:///x.db", "run_id": run_id},
+                        "method_info": {"input": "pose", "variant": None}}
                     write_statistics(folder / "predictions" / "test.jsonl", task, signatures,
                                      {})  # as the runner does
                     (folder / "result.json").write_text(json.dumps(result))

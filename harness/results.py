@@ -1,12 +1,16 @@
 """The result file of a cell (result.json): schema, validation and loading.
 
 A result is written once, atomically, after the predictions; a cell counts as finished only
-when its result.json exists, parses and validates. Fields (schema version 1):
+when its result.json exists, parses and validates. Fields (schema version 2):
 
 - ``schema``, ``status`` ("finished"), ``method``, ``preset``, ``bench``, ``task``, ``seed``
 - ``cell_key``, ``config_hash``; ``benchmark``: name, version, data fingerprint, counts
 - ``metrics``: split -> name -> value; ``signatures``: metric family -> signature
-- ``selection``: the split and metric that chose the checkpoint, its value and epoch
+- ``selection``: the split, metric and criterion that chose the checkpoint, its value and
+  epoch, the trivial prediction's score it had to beat, and whether it fell back to the last
+  epoch
+- ``method_info``: the input modalities the cell read and the method variant (an
+  adaptation's name, or None); ``pretrain``: the pre-training record, or None
 - ``code``: git sha, dirty flag, diff hash; ``environment``; ``slurm``; ``timings``
 - ``mlflow``: tracking URI and run id; ``files``: predictions and config, relative paths
 - ``distributed``: world size, backend and each rank's checksum of the final model
@@ -18,14 +22,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RESULT_FILE = "result.json"
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
     "schema": int, "status": str, "method": str, "preset": str, "bench": str, "task": str,
     "seed": int, "cell_key": str, "config_hash": str, "benchmark": dict, "metrics": dict,
     "signatures": dict, "selection": dict, "code": dict, "environment": dict, "timings": dict,
-    "mlflow": dict, "files": dict,
+    "mlflow": dict, "files": dict, "method_info": dict,
 }
 
 

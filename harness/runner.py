@@ -523,6 +523,7 @@ class CellRun:
         self.log(f"test: {summary}")
         return {
             "metrics": metrics, "signatures": signatures,
+            "method_info": self.method.describe(cfg, spec),
             "selection": {
                 "split": select, "metric": metric if select else None,
                 "higher_is_better": higher, "value": state["best_value"],

@@ -53,6 +53,9 @@ class TaskSpec:
     language: str = "english"
     layout: str = "coco_wholebody_133"
     channels: int = 2
+    #: The input modalities the benchmark's store provides ("pose"; "rgb" where it holds
+    #: precomputed RGB clip features).
+    inputs: tuple[str, ...] = ("pose",)
 
 
 @dataclass

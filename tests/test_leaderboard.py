@@ -61,6 +61,7 @@ def cell(out: Path, method: str, seed: int, top1: float, *, signature: str = TOP
         "code": {"git_sha": "abcdef0123456789", "dirty": False}, "environment": {},
         "timings": {}, "files": {"predictions_test": "predictions/test.jsonl"},
         "mlflow": {"tracking_uri": "sqlite:///x/mlflow.db", "run_id": f"run{method}{seed}0000"},
+        "method_info": {"input": "pose", "variant": None},
     }
     if tracker is not None:
         client, experiment = tracker

@@ -279,6 +279,7 @@ def write_cell(folder: Path, run: dict[str, tuple[Any, str]], task: str, signatu
               "benchmark": {"fingerprint": "f"}, "metrics": {"test": {"x": 1.0}},
               "signatures": {family: signature}, "selection": {}, "code": {},
               "environment": {}, "timings": {}, "mlflow": {},
+              "method_info": {"input": "pose", "variant": None},
               "files": {"config": "config.json", "predictions_test": "predictions/test.jsonl"}}
     (folder / "result.json").write_text(json.dumps(result))
     if stats:
