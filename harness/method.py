@@ -66,6 +66,9 @@ class Method:
     #: purpose, each with its reason; the registry-wide test allows exactly these.
     encoder_differences: ClassVar[dict[str, str]] = {}
     has_pretraining: ClassVar[bool] = False
+    #: Whether pre-training learns from pose-text pairs: its grounding is then checked on
+    #: held-out pairs (harness.grounding) and recorded with the pre-training.
+    pretrains_with_text: ClassVar[bool] = False
     #: Named ablations: the config values (dotted keys) that switch a component off. The
     #: leaderboard names a configuration after the one it matches; "no pre-training"
     #: (``pretrain.epochs=0``) is every pre-training method's.

@@ -546,7 +546,12 @@ class CellRun:
         cfg, pre = self.cfg, self.cfg["pretrain"]
         pstore = self.pretrain_store
         seed_everything(self.opts.seed)
-        texts = [pstore.clips[i].text for i in pstore.split("train")]
+        train_ids, heldout_ids, heldout_from = list(pstore.split("train")), [], None
+        if self.method.pretrains_with_text and not pre.get("checkpoint"):
+            from harness.grounding import split_heldout
+
+            train_ids, heldout_ids, heldout_from = split_heldout(pstore)
+        texts = [pstore.clips[i].text for i in train_ids]
         model = self.method.build_pretrainer(cfg, TaskSpec("pretrain", train_texts=texts))
         self._compile(model, device)
         model.to(device)
@@ -577,7 +582,7 @@ class CellRun:
                 done = self.world.broadcast(_load_pretrained_record(shared) if main else None)
                 if done is None:
                     (shared / "checkpoints").mkdir(exist_ok=True)
-                    loader = ClipLoader(pstore, pstore.split("train"), int(pre["batch_size"]),
+                    loader = ClipLoader(pstore, train_ids, int(pre["batch_size"]),
                                         data_opts, train=True, seed=self.opts.seed,
                                         stage="pretrain", **self._feed(device))
                     self.log(f"pretrain: {len(texts)} pose+text pairs from {pstore.path} "
@@ -588,10 +593,13 @@ class CellRun:
                                       precision=self.precision)
                     state = trainer.run()
                     final = shared / "checkpoints" / "pretrain.last.pt"
+                    grounding = self._grounding(model, pstore, heldout_ids, heldout_from,
+                                                data_opts, int(pre["batch_size"]), device)
                     if main:
                         done = {"key": key, "epochs": pre["epochs"],
                                 "history": state["history"], "checkpoint": str(final),
-                                "checkpoint_sha256": _file_sha256(final)}
+                                "checkpoint_sha256": _file_sha256(final),
+                                "grounding": grounding}
                         atomic.write_json(shared / PRETRAINED_FILE, done)
                     done = self.world.broadcast(done)
                     record["reused"] = False
@@ -607,8 +615,30 @@ class CellRun:
                     record["reused"] = True
             record.update(shared=str(shared), **{k: done[k] for k in (
                 "key", "epochs", "history", "checkpoint", "checkpoint_sha256")})
+            record["grounding"] = done.get("grounding")
+            if record["grounding"] and record["grounding"].get("pairs"):
+                on_epoch(grounding_metrics(record["grounding"]), len(done["history"]))
         self.timings["pretrain"] = time.perf_counter() - t0
         return model, record
+
+    def _grounding(self, model: Any, pstore: Any, heldout: list[int], source: str | None,
+                   data_opts: Any, batch_size: int, device: Any) -> dict[str, Any] | None:
+        """The grounding check of a text-conditioned pre-training (harness.grounding)."""
+        if not heldout:
+            return None if source is None else {"pairs": 0, "heldout": source}
+        from harness.data import ClipLoader
+        from harness.grounding import grounding
+
+        loader = ClipLoader(pstore, heldout, batch_size, data_opts, train=False)
+        out = grounding(model, loader.batches(),
+                        device, lambda: precision.autocast(self.precision, device.type),
+                        seed=self.opts.seed)
+        out["heldout"] = source
+        if out.get("pairs"):
+            self.log(f"pretrain: grounding on {out['pairs']} held-out pairs ({source}): loss "
+                     f"{out['matched']['loss']:.4f} with their own texts, "
+                     f"{out['mismatched']['loss']:.4f} with other clips' (gap {out['gap']:.4f})")
+        return out
 
     def _compile(self, model: Any, device: Any) -> None:
         """``compile_units`` where the config says ``compile=true`` (absent: false)."""
@@ -652,6 +682,14 @@ class CellRun:
         rows = [{"id": i, "prediction": predictions[i], "reference": refs[i]}
                 for i in sorted(refs)]
         return scores, rows
+
+
+def grounding_metrics(record: dict[str, Any]) -> dict[str, float]:
+    """The grounding record as flat MLflow metrics (``grounding_{matched,mismatched}_X``)."""
+    out = {f"grounding_{side}_{k}": v for side in ("matched", "mismatched")
+           for k, v in record[side].items()}
+    out["grounding_gap"] = record["gap"]
+    return out
 
 
 def _file_sha256(path: Path) -> str:

@@ -46,6 +46,9 @@ def test_islr_cell_learns_and_records_everything(islr_run):
     assert result["metrics"]["test"]["top5"] >= result["metrics"]["test"]["top1"]
     assert set(result["metrics"]) == {"dev", "test"}
     assert result["selection"]["split"] == "dev" and result["selection"]["metric"] == "top1"
+    # the checkpoint was selected on the predictions the cell reports (the same decoder)
+    assert result["selection"]["value"] == result["metrics"]["dev"]["top1"]
+    assert result["selection"]["trivial_value"] == pytest.approx(100 / 20)
     assert result["signatures"]["topk"].startswith("protocol:islr-topk")
     assert len(result["benchmark"]["fingerprint"]) == 16
     assert result["code"]["git_sha"] and isinstance(result["code"]["dirty"], bool)
@@ -182,6 +185,10 @@ def test_sentence_benchmarks_learn(harness, bench, epochs, metric, check):
     result = result_of(out)
     assert problems(result) == []
     assert check(result["metrics"]["test"][metric]), result["metrics"]["test"]
+    # selected on the dev predictions the cell reports: beam search for CSLR and SLT alike
+    selected = result["selection"]
+    assert selected["value"] == result["metrics"]["dev"][selected["metric"]]
+    assert not selected["fallback_to_last"]
 
 
 def test_seeding_asks_for_deterministic_kernels_without_loading_the_compiler():

@@ -93,6 +93,7 @@ class MSLP(EncoderMethod):
     summary = "masked pose modelling + fine-grained sign-text contrast (frozen text encoder)"
     presets_dir = Path(__file__).parent / "presets"
     has_pretraining = True
+    pretrains_with_text = True
 
     def build_pretrainer(self, cfg: dict[str, Any], spec: TaskSpec) -> Any:
         """The pre-training model (its text encoder is loaded from disk, frozen)."""

@@ -70,6 +70,7 @@ class Sigma(EncoderMethod):
     summary = "SignEF + global/local alignment + sign-grounded text pre-training"
     presets_dir = Path(__file__).parent / "presets"
     has_pretraining = True
+    pretrains_with_text = True
     preset_family: ClassVar[dict[str, str]] = {"smoke_minilm": "smoke"}
     encoder_differences: ClassVar[dict[str, str]] = {
         "model.heads.slt.text": "SLT decodes with Sigma's own LM (model.text), which the SGT "
