@@ -91,7 +91,14 @@ class Benchmark:
         layout, channels = store.meta["layout"], store.meta["channels"]
         if self.task == "islr":
             classes = sorted({c.gloss for c in train})
-            return TaskSpec("islr", classes, [], self.language, layout, channels)
+            texts: dict[str, dict[str, int]] = {}
+            for c in train:
+                counts = texts.setdefault(c.gloss, {})
+                counts[c.text] = counts.get(c.text, 0) + 1
+            class_texts = [max(sorted(texts[g]), key=lambda t, g=g: texts[g][t])
+                           for g in classes]
+            return TaskSpec("islr", classes, [], self.language, layout, channels,
+                            class_texts=class_texts)
         if self.task == "cslr":
             vocab = sorted({g for c in train for g in c.gloss.split()})
             return TaskSpec("cslr", vocab, [], self.language, layout, channels)

@@ -73,7 +73,7 @@ def matmul_peak(dtype: str, device: str, n: int = 2048, reps: int = 5) -> float:
 
 def encoder_configs() -> dict[str, tuple[dict[str, Any], list[str]]]:
     """Distinct encoder configs of the methods' presets: label -> (config, users)."""
-    from harness.config import load_preset
+    from harness.runner import method_preset
 
     found: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for name in METHODS.names():
@@ -81,7 +81,7 @@ def encoder_configs() -> dict[str, tuple[dict[str, Any], list[str]]]:
         for preset in ("paper", "smoke"):
             if preset not in cls.presets():
                 continue
-            enc = load_preset(cls.preset_path(preset))["model"]["encoder"]
+            enc = method_preset(cls, preset)["model"]["encoder"]
             key = json.dumps(enc, sort_keys=True)
             label = f"{preset}-{hashlib.sha256(key.encode()).hexdigest()[:6]}"
             found.setdefault(label, (enc, []))[1].append(f"{name}/{preset}")

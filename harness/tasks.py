@@ -56,6 +56,9 @@ class TaskSpec:
     #: The input modalities the benchmark's store provides ("pose"; "rgb" where it holds
     #: precomputed RGB clip features).
     inputs: tuple[str, ...] = ("pose",)
+    #: ISLR: the text of each class (the word its training clips carry; "" where they carry
+    #: none), in the order of ``classes``.
+    class_texts: list[str] = field(default_factory=list)
 
 
 @dataclass

