@@ -19,6 +19,14 @@ def data_root(override: str | Path | None = None) -> Path:
     return Path(override or os.environ.get(DATA_ENV) or "data")
 
 
+def shortfall(completeness: dict[str, Any]) -> str:
+    """The splits of a ``Benchmark.completeness`` with fewer clips than expected:
+    ``train 18 of 14289, test 6 of 2878``."""
+    return ", ".join(f"{s} {v['found']} of {v['expected']}"
+                     for s, v in completeness["splits"].items()
+                     if v["expected"] is not None and v["found"] < v["expected"])
+
+
 @dataclass
 class Scores:
     """Metric values of one split with the signature of each metric family."""
@@ -44,6 +52,9 @@ class Benchmark:
     #: (then the last epoch is used, never the test split).
     select_split: ClassVar[str | None] = "dev"
     preset: ClassVar[Path]
+    #: Data the harness generates (SynthSign): complete by construction, never compared
+    #: with a paper's number, and what the ``smoke`` presets are sized for.
+    synthetic: ClassVar[bool] = False
 
     def __init__(self, cfg: dict[str, Any], root: str | Path | None = None) -> None:
         self.cfg = cfg
@@ -79,6 +90,27 @@ class Benchmark:
     def prepare(self, source: Path | None, force: bool = False, **options: Any) -> Path:
         """Convert the source files into the prepared store and return its path."""
         raise UserError(f"preparing {self.name} from source files is not implemented yet")
+
+    def expected_counts(self) -> dict[str, int]:
+        """Clip counts per split the dataset's papers give ({}: not known)."""
+        return {}
+
+    def completeness(self, counts: dict[str, int]) -> dict[str, Any]:
+        """A store's clip counts per split (``counts``) against the expected ones:
+        ``{"splits": {split: {"found", "expected"}}, "complete"}``, where ``complete`` is
+        True when no split has fewer clips than expected (always, for generated data),
+        False when one has, and None when the expected counts are not known."""
+        expected = self.expected_counts()
+        splits = {s: {"found": int(counts.get(s, 0)), "expected": expected.get(s)}
+                  for s in self.splits}
+        if self.synthetic:
+            complete: bool | None = True
+        elif not expected:
+            complete = None
+        else:
+            complete = all(v["found"] >= v["expected"] for v in splits.values()
+                           if v["expected"] is not None)
+        return {"splits": splits, "complete": complete}
 
     def pretrain_store(self) -> PoseStore:
         """The paired pose+text corpus for pre-training (default: this benchmark's store)."""

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from harness.errors import UserError
+from harness.errors import DataError, UserError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,9 +43,10 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Print the registered methods and benchmarks with their task types."""
-    from harness.benchmark import data_root
+    from harness.benchmark import data_root, shortfall
     from harness.registry import BENCHMARKS, METHODS
     from harness.runner import resolve_bench_config
+    from harness.store import PoseStore
 
     methods = {name: {"tasks": list(cls.tasks), "presets": cls.presets(),
                       "pretraining": cls.has_pretraining, "summary": cls.summary}
@@ -56,6 +57,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         bench = cls(resolve_bench_config(name, []), root=root)
         benches[name] = {"task": cls.task, "version": cls.version, "summary": cls.summary,
                          "prepared": bench.is_prepared()}
+        if benches[name]["prepared"]:  # its splits against the expected clip counts
+            try:
+                counts = PoseStore(bench.store_dir(), verify=False).splits()
+            except DataError as exc:
+                benches[name]["problem"] = str(exc)
+            else:
+                benches[name].update(bench.completeness(counts))
     if args.json:
         print(json.dumps({"methods": methods, "benchmarks": benches}, indent=2))
         return 0
@@ -66,7 +74,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(f"benchmarks (data root: {root}):")
     for name, b in benches.items():
         state = "prepared" if b["prepared"] else "not prepared"
+        note = None
+        if "problem" in b:
+            state, note = "unreadable", b["problem"]
+        elif b.get("complete") is False:
+            state = "incomplete"
+            note = (f"the prepared store has {shortfall(b)} clips expected: its numbers are "
+                    "not comparable with papers'")
         print(f"  {name:<17} task: {b['task']:<5} {b['version']:<12} {state:<13} {b['summary']}")
+        if note:
+            print(f"  {'':<17} {note}")
     return 0
 
 
@@ -181,24 +198,26 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     """Write the markdown leaderboards and plots of the finished cells."""
     import shlex
 
-    from harness.leaderboard import tracking_uri, write_leaderboards
+    from harness.leaderboard import command_path, tracking_uri, write_leaderboards
     from harness.records import parse_filters
 
     results = Path(args.results)
     if args.reported and not Path(args.reported).is_file():
         raise UserError(f"--reported {args.reported} is not a file; give the curated numbers "
                         f"(a CSV like leaderboards/reported.csv) or leave the flag out")
-    command = ["python", "-m", "harness", "leaderboard", "--results", args.results]
+    # the command to regenerate the pages, as the index prints it: no absolute paths
+    command = ["python", "-m", "harness", "leaderboard", "--results",
+               command_path(args.results)]
     if args.tracking_uri:
-        command += ["--tracking-uri", args.tracking_uri]
+        command += ["--tracking-uri", command_path(args.tracking_uri)]
     if args.files_only:
         command.append("--files-only")
     if args.filter:
         command += ["--filter", *args.filter]
     if args.out != "leaderboards":
-        command += ["--out", args.out]
+        command += ["--out", command_path(args.out)]
     if args.reported:
-        command += ["--reported", args.reported]
+        command += ["--reported", command_path(args.reported)]
     written = write_leaderboards(
         results, Path(args.out), Path(args.reported) if args.reported else None,
         uri=None if args.files_only else tracking_uri(args.tracking_uri, results),

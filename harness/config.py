@@ -3,6 +3,12 @@
 A resolved config is a plain nested dict of JSON values. Its canonical JSON (sorted keys,
 no whitespace) is hashed into ``config_hash``; the seed is not part of it, so all seeds of
 one configuration share a hash.
+
+Value rules (``Rule``: ``count``, ``number``, ``choice``, ``flag``) say what a config value
+must be; each is declared beside the code that reads the section it guards (the stage
+config in ``harness.trainer``, the data options in ``harness.data``, the encoder and heads
+in ``methods/``), and ``check`` applies them before anything runs: one line naming the key,
+the value, what is expected and the ``--set`` that fixes it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ import copy
 import difflib
 import hashlib
 import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +143,64 @@ def short_hash(*parts: Any, length: int = 16) -> str:
 def config_hash(cfg: dict[str, Any]) -> str:
     """Hash of a resolved config."""
     return short_hash(cfg)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one config value must be: ``expected`` in words, ``ok`` as a test."""
+
+    expected: str
+    ok: Callable[[Any], bool]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def count(least: int) -> Rule:
+    """An integer of at least ``least``."""
+    return Rule(f"an integer >= {least}", lambda v: isinstance(v, int)
+                and not isinstance(v, bool) and v >= least)
+
+
+def number(low: float, high: float = math.inf, *, low_open: bool = False,
+           high_open: bool = False) -> Rule:
+    """A finite number in the interval from ``low`` to ``high`` (open ends as named)."""
+    if high == math.inf:
+        words = f"a number {'>' if low_open else '>='} {low:g}"
+    else:
+        words = (f"a number in {'(' if low_open else '['}{low:g}, {high:g}"
+                 f"{')' if high_open else ']'}")
+    return Rule(words, lambda v: _is_number(v) and (v > low if low_open else v >= low)
+                and (v < high if high_open else v <= high))
+
+
+def choice(*values: Any) -> Rule:
+    """One of ``values``."""
+    return Rule(f"one of {', '.join(map(str, values))}",
+                lambda v: not isinstance(v, bool) and v in values)
+
+
+def flag() -> Rule:
+    """true or false."""
+    return Rule("true or false", lambda v: isinstance(v, bool))
+
+
+#: A positive number (learning rates, epsilons); a fraction in (0, 1].
+POSITIVE = number(0, low_open=True)
+FRACTION = number(0, 1, low_open=True)
+
+
+def check(prefix: str, section: Any, rules: Mapping[str, Rule]) -> None:
+    """Raise one ConfigError for the first value of ``section`` (the config at the dotted
+    ``prefix``, "" for the top level) that breaks its rule; absent keys and None pass."""
+    if not isinstance(section, dict):
+        return
+    for key, rule in rules.items():
+        value = section.get(key)
+        if value is None or rule.ok(value):
+            continue
+        name = f"{prefix}.{key}" if prefix else key
+        raise ConfigError(f"{name}={value!r}: expected {rule.expected}; fix it with "
+                          f"--set {name}=VALUE")

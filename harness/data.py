@@ -16,13 +16,17 @@ import queue
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
+from harness.config import FRACTION, Rule, check, choice, count, number
 from harness.store import PoseStore
 from harness.tasks import Batch
+
+#: How a training clip longer than ``max_frames`` is cut down (``DataOptions.sampling``).
+SAMPLING = ("uniform", "random")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,21 @@ class DataOptions:
     rotate_deg: float = 10.0       # train: in-plane rotation in [-r, r] degrees
     shift: float = 0.05            # train: shift by up to this much in normalised units
     joints: tuple[int, ...] | None = None   # keep only these joints (None: all)
+    #: What each value of a ``data`` section (and ``pretrain.data``) must be, and of its
+    #: ``augment``; checked before a cell runs (``check``).
+    RULES: ClassVar[dict[str, Rule]] = {
+        "max_frames": count(1), "sampling": choice(*SAMPLING), "train_fraction": FRACTION}
+    AUGMENT: ClassVar[dict[str, Rule]] = {
+        "speed": number(0, 1, high_open=True), "scale": number(0, 1, high_open=True),
+        "rotate_deg": number(0), "shift": number(0)}
+
+    @classmethod
+    def check(cls, prefix: str, data: Any) -> None:
+        """One ConfigError for the first value of the ``data`` section at ``prefix`` that
+        breaks its rule."""
+        check(prefix, data, cls.RULES)
+        if isinstance(data, dict):
+            check(f"{prefix}.augment", data.get("augment"), cls.AUGMENT)
 
     @classmethod
     def from_config(cls, data: dict[str, Any], joints: Sequence[int] | None) -> DataOptions:
@@ -62,9 +81,6 @@ def eval_frame_indices(n: int, max_frames: int) -> np.ndarray:
     if n <= max_frames:
         return np.arange(n)
     return np.round(np.linspace(0, n - 1, max_frames)).astype(np.int64)
-
-
-SAMPLING = ("uniform", "random")
 
 
 def train_frame_indices(n: int, max_frames: int, jitter: float, rng: np.random.Generator,

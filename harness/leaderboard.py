@@ -11,9 +11,15 @@ A row is one (benchmark incl. subset, benchmark version, metric signature, metho
 hash): its seed count, mean ± sample standard deviation and 95% confidence interval
 (Student's t over the seeds) of the task's headline metrics, the number a paper reports for
 that method and benchmark where the curated ``reported.csv`` (the harness's
-``leaderboards/reported.csv`` wherever the pages go, or ``--reported``) has one with the same
-input (pose) and the difference, the data fingerprints, code versions and the
-MLflow runs. Each benchmark gets one table per metric signature, so numbers computed under
+``leaderboards/reported.csv`` wherever the pages go, or ``--reported``) has one for the same
+method as published (no variant), split, input modalities and metric protocol
+(``protocol_matches``), the test clips scored against the count the benchmark expects, the
+epoch each seed was selected at, the data fingerprints, code versions and the MLflow runs.
+A row's marks say why its number cannot stand beside a paper's (fewer clips than expected,
+a preset not meant for real data, uncommitted code, a variant); the difference from the
+paper's number is shown only for a row without marks. Local paths are printed relative to
+the pages' folder, never as a machine's absolute path. Each benchmark gets one table per
+metric signature, so numbers computed under
 different protocols never share a column, and rows with fewer than ``MIN_SEEDS`` seeds are
 marked †. Every row is compared with the benchmark's ``scratch`` row, and every ablation
 with its method's full configuration, by a paired bootstrap over the test clips
@@ -38,8 +44,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from harness import atomic
+from harness.benchmark import shortfall
 from harness.errors import DataError, UserError
 from harness.provenance import SOURCE_ROOT
 from harness.records import Record, from_mlflow, from_results, select
@@ -56,8 +64,10 @@ LOWER_IS_BETTER = {"wer"}
 FRACTION = "data.train_fraction"
 #: Ablations every pre-training method has.
 COMMON_ABLATIONS = {"no pre-training": {"pretrain.epochs": 0}}
-REPORTED_COLUMNS = ("method", "paper_method", "bench", "split", "metric", "value", "input",
-                    "source", "confidence")
+REPORTED_COLUMNS = ("method", "paper_method", "bench", "split", "metric", "protocol", "value",
+                    "input", "source", "confidence")
+#: The ``protocol`` of a reported number whose scoring is not known: never compared.
+UNKNOWN = "unknown"
 #: The curated numbers papers report, as the harness ships them (``--reported`` overrides).
 REPORTED = SOURCE_ROOT / "leaderboards" / "reported.csv"
 
@@ -99,6 +109,13 @@ class Row:
     fingerprints: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
+    input: str | None = None  # the input modalities its cells read (method_info), if known
+    variant: str | None = None  # the harness adaptation it is, if not the published method
+    synthetic: bool = False  # on data the harness generates (Benchmark.synthetic)
+    clips: str = "?"  # test clips scored against the expected count: ``642/642``
+    #: why its number cannot stand beside a paper's (incomplete data, a preset not meant
+    #: for the benchmark, uncommitted code, a variant); empty: it can
+    marks: list[str] = field(default_factory=list)
 
     @property
     def table(self) -> tuple[str, str, str]:
@@ -117,6 +134,7 @@ class Reported:
     paper_method: str
     bench: str
     metric: str
+    protocol: str  # the harness protocol and the options the number depends on, or unknown
     value: float
     input: str
     source: str
@@ -153,16 +171,37 @@ def read_reported(path: Path) -> list[Reported]:
             raise DataError(f"{path}:{i}: value {row['value']!r} is not a number") from None
         if row["split"] == "test":
             out.append(Reported(row["method"], row["paper_method"], row["bench"],
-                                row["metric"], value, row["input"], row["source"],
-                                row["confidence"]))
+                                row["metric"], row["protocol"] or UNKNOWN, value, row["input"],
+                                row["source"], row["confidence"]))
     return out
 
 
-def reported_for(reported: list[Reported], method: str, bench: str, metric: str
-                 ) -> Reported | None:
-    """The pose-input number a paper reports for a harness method, if any."""
+def protocol_matches(protocol: str, signature: str) -> bool:
+    """Whether a reported number's ``protocol`` (the harness protocol's name and the options
+    its number depends on, as signatures write them: ``bleu-13a|rouge:unisign``) is the one
+    a metric signature was computed under; an ``unknown`` protocol matches none."""
+    if protocol in ("", UNKNOWN):
+        return False
+    name, *options = protocol.split("|")
+    parts = signature.split("|")
+    return parts[0] == f"protocol:{name}" and all(o in parts[1:] for o in options)
+
+
+def _modalities(text: str | None) -> frozenset[str]:
+    """``pose+rgb`` and ``rgb+pose`` alike, as a set of input modalities."""
+    return frozenset(str(text or "").split("+")) - {""}
+
+
+def reported_for(reported: list[Reported], row: Row, metric: str) -> Reported | None:
+    """The number a paper reports for what ``row`` measures: the same method in its main
+    configuration (no config label, not a variant of it), benchmark, metric, test split
+    (the only split read), input modalities and protocol."""
+    if row.label or row.variant or not row.input:
+        return None
     for rep in reported:
-        if (rep.method, rep.bench, rep.metric, rep.input) == (method, bench, metric, "pose"):
+        if (rep.method, rep.bench, rep.metric) == (row.method, row.bench, metric) \
+                and _modalities(rep.input) == _modalities(row.input) \
+                and protocol_matches(rep.protocol, row.signature):
             return rep
     return None
 
@@ -208,6 +247,8 @@ def build_rows(records: list[Record], split: str = "test") -> list[Row]:
         members.sort(key=lambda r: r.result["seed"])
         metrics = HEADLINE[key[0]]
         values = {m: [r.result["metrics"][split][m] for r in members] for m in metrics}
+        info = members[0].result.get("method_info") or {}
+        bench = _bench_of(members[0])
         rows.append(Row(*key, seeds=[r.result["seed"] for r in members],
                         stats={m: Stat.of(v) for m, v in values.items()}, values=values,
                         fingerprints=sorted({r.result["benchmark"]["fingerprint"]
@@ -215,7 +256,10 @@ def build_rows(records: list[Record], split: str = "test") -> list[Row]:
                         code=sorted({str(r.result["code"].get("git_sha") or "?")[:10]
                                      + ("+dirty" if r.result["code"].get("dirty") else "")
                                      for r in members}),
-                        records=members))
+                        records=members, input=info.get("input"),
+                        variant=info.get("variant"),
+                        synthetic=bench is not None and bench.synthetic,
+                        clips=_clips(members, bench), marks=_marks(members)))
     by_method: dict[tuple[str, str], list[Row]] = {}
     for row in rows:  # ablations read as their switches, within a method
         by_method.setdefault((row.bench, row.method), []).append(row)
@@ -234,6 +278,74 @@ def build_rows(records: list[Record], split: str = "test") -> list[Row]:
                                                   reference[0].records[0].flat, declared)
     return sorted(rows, key=lambda r: (r.task, r.bench, r.version, r.signature, r.method,
                                        bool(r.label), r.label, r.config_hash))
+
+
+# -- what a row's number can be compared with ---------------------------------------------------
+
+@lru_cache(maxsize=256)
+def _adapter(name: str, bench: str) -> Any:
+    """The benchmark adapter ``name`` configured with the ``bench`` section (JSON) a cell ran
+    with; None where this harness has no such benchmark."""
+    from harness.registry import BENCHMARKS
+
+    try:
+        return BENCHMARKS.get(name)({"bench": json.loads(bench)})
+    except UserError:
+        return None
+
+
+def _bench_of(record: Record) -> Any:
+    return _adapter(record.result["bench"],
+                    json.dumps(record.config.get("bench") or {}, sort_keys=True))
+
+
+def _clips(records: list[Record], bench: Any) -> str:
+    """The test clips the cells were scored on, against the count ``bench`` expects:
+    ``642/642``, ``1/642``; ``180 (generated)`` for SynthSign; ``?`` where not recorded."""
+    found = sorted({str(c["test"]) if "test" in (c := r.result["benchmark"].get("counts")
+                                                  or {}) else "?" for r in records})
+    if bench is not None and bench.synthetic:
+        return f"{', '.join(found)} (generated)"
+    expected = bench.expected_counts().get("test") if bench is not None else None
+    return f"{', '.join(found)}/{expected if expected is not None else '?'}"
+
+
+def _marks(records: list[Record]) -> list[str]:
+    """Why the cells' numbers cannot stand beside a paper's, each reason once: data with
+    fewer clips than the benchmark expects (or not known to be complete), a preset not
+    meant for the benchmark, uncommitted or unknown code, a variant of the method."""
+    from harness.method import Method
+    from harness.registry import METHODS
+
+    marks: list[str] = []
+    for rec in records:
+        result, bench = rec.result, _bench_of(rec)
+        found = []
+        if bench is None:
+            found.append(f"benchmark {result['bench']} unknown here")
+        else:
+            counts = result["benchmark"].get("counts")
+            done = bench.completeness(counts) if counts else {"complete": None}
+            if done["complete"] is False:
+                found.append(f"incomplete data ({shortfall(done)})")
+            elif done["complete"] is None:
+                found.append("split sizes not known to be complete")
+            try:
+                method = METHODS.get(result["method"])
+            except UserError:
+                method = Method
+            if not method.preset_meant_for(result["preset"], bench.synthetic):
+                found.append(f"preset {result['preset']}: not for real data")
+        code = result["code"]
+        if code.get("dirty"):
+            found.append("uncommitted code")
+        elif not code.get("git_sha") or code.get("dirty") is None:
+            found.append("code version unknown")
+        variant = (result.get("method_info") or {}).get("variant")
+        if variant:
+            found.append(f"variant: {variant}")
+        marks += [m for m in found if m not in marks]
+    return marks
 
 
 # -- paired comparisons ------------------------------------------------------------------------
@@ -288,6 +400,33 @@ def _runs(row: Row) -> str:
                      for r in row.records)
 
 
+def _epochs(row: Row) -> str:
+    """The epoch each seed's checkpoint was selected at, of how many (``12/20``; ‡ where no
+    epoch beat the trivial prediction and the last was used); ``last`` without a dev split."""
+    selections = [r.result.get("selection") or {} for r in row.records]
+    if all(s.get("epoch") is not None and s.get("split") is None for s in selections):
+        return "last (no dev split)"
+    return ", ".join(f"{s['epoch']}/{s.get('epochs', '?')}"
+                     f"{'‡' if s.get('fallback_to_last') else ''}"
+                     if s.get("epoch") is not None else "?" for s in selections)
+
+
+def _shown(location: str, out: Path) -> str:
+    """A path or ``sqlite:///`` / ``file://`` URI as the pages print it: local paths
+    relative to the pages' folder ``out``, never a machine's absolute path; server URIs and
+    relative paths as they are."""
+    parsed = urlparse(location)
+    if parsed.scheme == "sqlite":
+        path = location[len("sqlite:///"):]
+    elif parsed.scheme in ("", "file"):
+        path = unquote(parsed.path) if parsed.scheme else location
+    else:
+        return location
+    if not os.path.isabs(path):
+        return location
+    return os.path.relpath(path, out.resolve())
+
+
 def _config(row: Row) -> str:
     if row.ablation:
         return f"{row.ablation} ({row.label})"
@@ -301,9 +440,9 @@ def plot_name(bench: str, version: str, signature: str) -> str:
 
 
 def task_markdown(task: str, rows: list[Row], reported: list[Reported],
-                  resamples: int = 1000, plots: dict[tuple[str, str, str], str] | None = None
-                  ) -> str:
-    """The markdown page of one task."""
+                  resamples: int = 1000, plots: dict[tuple[str, str, str], str] | None = None,
+                  out: Path = Path(".")) -> str:
+    """The markdown page of one task (local paths relative to its folder, ``out``)."""
     metrics = HEADLINE[task]
     main = metrics[0]
     lower = main in LOWER_IS_BETTER
@@ -315,8 +454,14 @@ def task_markdown(task: str, rows: list[Row], reported: list[Reported],
              f"a paired bootstrap over the test clips ({resamples} resamples, seeds "
              f"averaged{_resolution(resamples)}), * where p < 0.05, - where a run has no "
              "predictions or the runs were scored against different test references. "
-             "Reported numbers are the papers' (pose input only; see reported.csv for their "
-             "sources). Generated by "
+             "`reported`: the number a paper gives for the same method as published, "
+             "benchmark, split, input and metric protocol (reported.csv, with its source); "
+             "Δ is the difference only where `marks` is empty, and `marks` says why not: "
+             "fewer clips than the benchmark expects, a preset not meant for real data, "
+             "uncommitted code, a variant of the method. `test clips`: the clips scored "
+             "against the count the dataset's papers give. `epoch`: the epoch each seed's "
+             "checkpoint was selected at on dev, of how many; ‡ where none beat the trivial "
+             "prediction's dev score and the last was used. Generated by "
              "`python -m harness leaderboard`; do not edit by hand.", ""]
     tables = sorted({r.table for r in rows})
     for bench, version, signature in tables:
@@ -327,27 +472,28 @@ def task_markdown(task: str, rows: list[Row], reported: list[Reported],
                       f"{plots[(bench, version, signature)]})", ""]
         base = next((r for r in members if r.method == BASELINE and not r.label), None)
         head = ["method", "config", "n", *metrics, f"{main} 95% CI", f"vs {BASELINE}",
-                f"reported {main}", "Δ", "data", "code", "runs"]
+                f"reported {main}", "Δ", "test clips", "epoch", "marks", "data", "code", "runs"]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
+        refs = {id(r): reported_for(reported, r, main) for r in members}
         for r in members:
-            # a paper's number is for its method as published: the main config only
-            ref = None if r.label else reported_for(reported, r.method, r.bench, main)
+            ref = refs[id(r)]
             vs = _versus(_paired(r, base, main, resamples)) \
                 if base is not None and r is not base else "-"
             lines.append("| " + " | ".join([
                 r.method, _config(r), _n(r), *(_cell(r.stats[m]) for m in metrics),
                 _ci(r.stats[main]), vs, f"{ref.value:.2f}" if ref else "-",
-                f"{r.stats[main].mean - ref.value:+.2f}" if ref else "-",
+                f"{r.stats[main].mean - ref.value:+.2f}" if ref and not r.marks else "-",
+                r.clips, _epochs(r), "; ".join(r.marks) or "-",
                 " ".join(f"`{f}`" for f in r.fingerprints),
                 " ".join(f"`{c}`" for c in r.code), _runs(r)]) + " |")
-        uris = sorted({r.result["mlflow"]["tracking_uri"] for row in members
+        uris = sorted({_shown(r.result["mlflow"]["tracking_uri"], out) for row in members
                        for r in row.records})
         lines += ["", "MLflow runs (first 8 characters of the run id) in: "
                   + ", ".join(f"`{u}`" for u in uris)]
-        lines += _reported_only(reported, bench, main, {r.method for r in members})
-        used = sorted({(rep.method, rep.source) for r in members if not r.label
-                       and (rep := reported_for(reported, r.method, r.bench, main))})
+        shown = [ref for ref in refs.values() if ref is not None]
+        lines += _reported_only(reported, bench, main, shown)
+        used = sorted({(rep.method, rep.source) for rep in shown})
         if used:
             lines += ["", "Reported numbers: " + "; ".join(f"{m}: {s}" for m, s in used)]
         lines.append("")
@@ -363,18 +509,21 @@ def _resolution(resamples: int) -> str:
     return f"; p < {1 / resamples:.2g} where none crossed zero" if resamples else ""
 
 
-def _reported_only(reported: list[Reported], bench: str, metric: str, shown: set[str]
+def _reported_only(reported: list[Reported], bench: str, metric: str, shown: list[Reported]
                    ) -> list[str]:
-    """What papers report on a benchmark for methods without a row here (for context)."""
+    """What papers report on a benchmark that no row here measures (another method, input
+    or protocol), for context."""
     others = [rep for rep in reported if rep.bench == bench and rep.metric == metric
-              and not (rep.method in shown and rep.input == "pose")]
+              and rep not in shown]
     if not others:
         return []
-    lines = ["", f"Reported by papers, not reproduced here ({metric}):", "",
-             "| method | input | reported | source | confidence |", "|---|---|---|---|---|"]
+    lines = ["", f"Reported by papers for what no row here measures ({metric}: another "
+             "method, input or protocol, or a method's variant):", "",
+             "| method | input | protocol | reported | source | confidence |",
+             "|---|---|---|---|---|---|"]
     for rep in sorted(others, key=lambda r: (r.paper_method, r.input, r.source)):
-        lines.append(f"| {rep.paper_method} | {rep.input} | {rep.value:.2f} | {rep.source} "
-                     f"| {rep.confidence} |")
+        lines.append(f"| {rep.paper_method} | {rep.input} | {rep.protocol} | {rep.value:.2f} "
+                     f"| {rep.source} | {rep.confidence} |")
     return lines
 
 
@@ -452,11 +601,18 @@ def index_markdown(rows: list[Row], source: str, command: str, n_cells: int,
                   "project's design notes with their sources: `method` is the harness method "
                   "it compares with (empty when the harness has none), `paper_method` the name "
                   "in the paper, `bench` the harness benchmark with its subset, `metric` the "
-                  "harness metric name, `input` what the paper's model saw (a difference is "
-                  "computed only against `pose`), `confidence` verified (re-scored or read "
-                  "from the authors' release) or secondary (quoted by a summary)."]
-    if any(r.bench.startswith("synth-") for r in rows):
-        lines += ["", "Benchmarks named `synth-*` are SynthSign, the harness's synthetic "
+                  "harness metric name, `protocol` the harness metric protocol that computes "
+                  "the number as the paper did, with the options it depends on as signatures "
+                  "write them (`bleu-13a|rouge:unisign`), or `unknown`, `input` what the "
+                  "paper's model saw, `confidence` verified (re-scored or read from the "
+                  "authors' release) or secondary (quoted by a summary). A row shows a "
+                  "paper's number only for the same method as published, benchmark, split, "
+                  "input and protocol (never an `unknown` one), and its difference only where "
+                  "the row has no marks (complete data, a preset meant for the benchmark, "
+                  "committed code)."]
+    synthetic = sorted({r.bench for r in rows if r.synthetic})
+    if synthetic:
+        lines += ["", f"{', '.join(synthetic)} are SynthSign, the harness's synthetic "
                   "data: their numbers test the machinery and compare methods on synthetic "
                   "signing, and say nothing about real sign language data."]
     lines.append("")
@@ -476,9 +632,18 @@ def tracking_uri(explicit: str | None, results: Path) -> str | None:
     return f"sqlite:///{db.resolve()}" if db.is_file() else None
 
 
-def gather(results: Path, uri: str | None, filters: list[tuple[str, bool, str]]
-           ) -> tuple[list[Record], str]:
-    """The finished cells from MLflow, then the result files it lacks; and a description."""
+def command_path(value: str) -> str:
+    """A path (or ``sqlite:///`` URI) as the regenerate command prints it: relative to the
+    folder the command ran in, never a machine's absolute path."""
+    if value.startswith("sqlite:///") and os.path.isabs(value[len("sqlite:///"):]):
+        return "sqlite:///" + os.path.relpath(value[len("sqlite:///"):])
+    return os.path.relpath(value) if os.path.isabs(value) else value
+
+
+def gather(results: Path, uri: str | None, filters: list[tuple[str, bool, str]],
+           out: Path = Path(".")) -> tuple[list[Record], str]:
+    """The finished cells from MLflow, then the result files it lacks; and a description
+    (local paths relative to the pages' folder ``out``)."""
     tracked = from_mlflow(uri) if uri else []
     keys = {r.result["cell_key"] for r in tracked}
     files = [r for r in from_results(results) if r.result["cell_key"] not in keys] \
@@ -486,9 +651,10 @@ def gather(results: Path, uri: str | None, filters: list[tuple[str, bool, str]]
     if uri is None and not results.is_dir():
         raise UserError(f"--results {results} is not a folder and no --tracking-uri was "
                         "given; point at a cells folder or an MLflow store")
-    parts = [f"{len(tracked)} from MLflow `{uri}`"] if uri else []
+    parts = [f"{len(tracked)} from MLflow `{_shown(uri, out)}`"] if uri else []
     if files or not uri:
-        parts.append(f"{len(files)} from the result files under `{results}`")
+        parts.append(f"{len(files)} from the result files under "
+                     f"`{_shown(str(results.resolve()), out)}`")
     return select(tracked + files, filters), ", ".join(parts)
 
 
@@ -499,7 +665,7 @@ def write_leaderboards(results: Path, out: Path, reported_path: Path | None = No
     """Write the task pages, their plots and the index; returns the files written. The
     reported numbers come from ``reported_path``, else the harness's ``REPORTED``; where
     that is missing, a warning says so and the pages show none."""
-    records, source = gather(results, uri, list(filters))
+    records, source = gather(results, uri, list(filters), out)
     reported_path = reported_path or REPORTED
     reported = read_reported(reported_path) if reported_path.is_file() else None
     if reported is None:
@@ -507,7 +673,8 @@ def write_leaderboards(results: Path, out: Path, reported_path: Path | None = No
               "--reported PATH names a file of them", file=sys.stderr)
     # beside the pages (the committed leaderboards/), the index names it by its file name
     shown = "reported.csv" if reported is not None \
-        and reported_path.resolve() == (out / "reported.csv").resolve() else str(reported_path)
+        and reported_path.resolve() == (out / "reported.csv").resolve() \
+        else _shown(str(reported_path.resolve()), out)
     rows = build_rows(records)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[Path, bytes] = {}  # written together: a full disk leaves the old set whole
@@ -530,10 +697,11 @@ def write_leaderboards(results: Path, out: Path, reported_path: Path | None = No
     with serial_blas():  # the paired comparisons: many small matrix products
         for task in TASK_TITLES:
             files[out / f"{task}.md"] = task_markdown(
-                task, [r for r in rows if r.task == task], reported or [], resamples, names
-            ).encode("utf-8")
+                task, [r for r in rows if r.task == task], reported or [], resamples, names,
+                out).encode("utf-8")
     files[out / "README.md"] = index_markdown(
-        rows, source, command or f"python -m harness leaderboard --results {results}",
+        rows, source,
+        command or f"python -m harness leaderboard --results {command_path(str(results))}",
         len(records), shown, reported is not None).encode("utf-8")
     if drawn is not None:
         (out / "plots").mkdir(exist_ok=True)

@@ -73,6 +73,10 @@ class Method:
     #: leaderboard names a configuration after the one it matches; "no pre-training"
     #: (``pretrain.epochs=0``) is every pre-training method's.
     ablations: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: The presets meant for real benchmarks (the others, e.g. ``smoke``, are sized for
+    #: SynthSign): ``run`` warns and the leaderboard marks a cell of another preset on real
+    #: data, and never compares it with a paper's number.
+    real_data_presets: ClassVar[tuple[str, ...]] = ("paper",)
 
     @classmethod
     def presets(cls) -> list[str]:
@@ -97,6 +101,17 @@ class Method:
             return [own]
         shared = cls.shared_presets_dir / f"{cls.preset_family.get(preset, preset)}.py"
         return [shared, own] if shared.exists() else [own]
+
+    @classmethod
+    def preset_meant_for(cls, preset: str, synthetic: bool) -> bool:
+        """Whether ``preset`` is meant for a benchmark of generated (``synthetic``) or real
+        data: any preset on SynthSign, ``real_data_presets`` on real data."""
+        return synthetic or preset in cls.real_data_presets
+
+    @classmethod
+    def check_config(cls, cfg: dict[str, Any]) -> None:
+        """Raise one ConfigError where a value of the method's model config breaks a rule
+        that the code reading it declares (``harness.config.check``); none by default."""
 
     def build(self, cfg: dict[str, Any], spec: TaskSpec, pretrained: Any = None) -> Any:
         """The fine-tuning model for ``spec.task``, continuing from the pre-training model

@@ -5,6 +5,9 @@ when its result.json exists, parses and validates. Fields (schema version 2):
 
 - ``schema``, ``status`` ("finished"), ``method``, ``preset``, ``bench``, ``task``, ``seed``
 - ``cell_key``, ``config_hash``; ``benchmark``: name, version, data fingerprint, counts
+- ``checks``: whether the preset is meant for the benchmark, each split's clips found
+  against expected, and whether the store is complete (True, False, None: not known;
+  absent from results written before it)
 - ``metrics``: split -> name -> value; ``signatures``: metric family -> signature
 - ``selection``: the split, metric and criterion that chose the checkpoint, its value and
   epoch, the trivial prediction's score it had to beat, and whether it fell back to the last

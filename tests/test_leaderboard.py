@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import statistics
 from pathlib import Path
 
@@ -14,9 +15,11 @@ import pytest
 from harness.errors import DataError, UserError
 from harness.leaderboard import Stat, read_reported, write_leaderboards
 from harness.records import _from_client, from_mlflow, parse_filters
+from harness.registry import BENCHMARKS
 from harness.results import SCHEMA_VERSION
 
 TOPK = "protocol:islr-topk|version:1"
+REPORTED_HEAD = "method,paper_method,bench,split,metric,protocol,value,input,source,confidence\n"
 
 
 def T95(df: int) -> float:
@@ -29,9 +32,13 @@ CLIPS = 200  # test clips per cell; top1 = 100 * (correct clips) / CLIPS
 
 def cell(out: Path, method: str, seed: int, top1: float, *, signature: str = TOPK,
          extra: dict | None = None, bench: str = "wlasl", subset: int | None = 2000,
-         status: str = "finished", tracker=None, run_status: str = "FINISHED") -> Path:
+         status: str = "finished", tracker=None, run_status: str = "FINISHED",
+         preset: str = "paper", counts: dict | None = None, dirty: bool = False,
+         info: dict | None = None, selection: dict | None = None) -> Path:
     """A cell as the runner leaves it: result.json, config.json, predictions/test.jsonl
-    (the first top1% of the clips right), and, with ``tracker``, its MLflow run."""
+    (the first top1% of the clips right), and, with ``tracker``, its MLflow run. By default
+    a cell that may stand beside a paper's number: the paper preset, committed code, pose
+    input and a store with the clip counts the benchmark expects (``counts``: others)."""
     config = {"method": {"name": method}, "bench": {"name": bench},
               "finetune": {"lr": 1e-3}, "pretrain": {"epochs": 2},
               "data": {"train_fraction": 1.0}}
@@ -52,16 +59,22 @@ def cell(out: Path, method: str, seed: int, top1: float, *, signature: str = TOP
     (folder / "predictions" / "test.jsonl").write_text(
         "".join(json.dumps(r) + "\n" for r in rows))
     (folder / "config.json").write_text(json.dumps({"config": config}))
+    if counts is None:  # the store as prepared (the predictions are a sample of its test)
+        counts = dict(BENCHMARKS.get("wlasl").expected[subset]) if bench == "wlasl" else \
+            {"train": 3 * CLIPS, "dev": CLIPS, "test": CLIPS}
     result = {
-        "schema": SCHEMA_VERSION, "status": status, "method": method, "preset": "smoke",
+        "schema": SCHEMA_VERSION, "status": status, "method": method, "preset": preset,
         "bench": bench, "task": "islr", "seed": seed, "cell_key": key, "config_hash": chash,
-        "benchmark": {"name": bench, "version": "wlasl-1", "fingerprint": "f" * 16},
+        "benchmark": {"name": bench, "version": "wlasl-1", "fingerprint": "f" * 16,
+                      "counts": counts},
         "metrics": {"test": {"top1": top1, "top5": top1 + 10}},
-        "signatures": {"topk": signature}, "selection": {},
-        "code": {"git_sha": "abcdef0123456789", "dirty": False}, "environment": {},
+        "signatures": {"topk": signature},
+        "selection": selection or {"split": "dev", "epoch": 3, "epochs": 4,
+                                   "fallback_to_last": False},
+        "code": {"git_sha": "abcdef0123456789", "dirty": dirty}, "environment": {},
         "timings": {}, "files": {"predictions_test": "predictions/test.jsonl"},
         "mlflow": {"tracking_uri": "sqlite:///x/mlflow.db", "run_id": f"run{method}{seed}0000"},
-        "method_info": {"input": "pose", "variant": None},
+        "method_info": info or {"input": "pose", "variant": None},
     }
     if tracker is not None:
         client, experiment = tracker
@@ -136,10 +149,10 @@ def test_tables_show_exact_numbers_marks_and_order(tracked, tmp_path):
     out, uri = tracked
     reported = tmp_path / "reported.csv"
     reported.write_text(
-        "method,paper_method,bench,split,metric,value,input,source,confidence\n"
-        "sigma,Sigma,wlasl2000,test,top1,64.40,pose,Sigma paper,secondary\n"
-        "sigma,Sigma,wlasl2000,dev,top1,99.0,pose,dev only,secondary\n"
-        ",NLA-SLR,wlasl2000,test,top1,61.26,rgb+pose,SLRT README,verified\n")
+        REPORTED_HEAD +
+        "sigma,Sigma,wlasl2000,test,top1,islr-topk,64.40,pose,Sigma paper,secondary\n"
+        "sigma,Sigma,wlasl2000,dev,top1,islr-topk,99.0,pose,dev only,secondary\n"
+        ",NLA-SLR,wlasl2000,test,top1,islr-topk,61.26,rgb+pose,SLRT README,verified\n")
     lb = tmp_path / "lb"
     write_leaderboards(out, lb, reported, uri=uri, resamples=500)
     page = (lb / "islr.md").read_text()
@@ -166,7 +179,7 @@ def test_tables_show_exact_numbers_marks_and_order(tracked, tmp_path):
     assert ablation[3] == "70.00" and ablation[5] == "-"
     assert sigma[-1].startswith("s0 `") and sigma[-1].count("`") == 6
     assert "Reported numbers: sigma: Sigma paper" in main
-    assert "| NLA-SLR | rgb+pose | 61.26 | SLRT README | verified |" in main
+    assert "| NLA-SLR | rgb+pose | islr-topk | 61.26 | SLRT README | verified |" in main
     assert "99.00" not in page  # neither the failed run nor the dev number
     abl = v1.split("### Ablations of sigma on wlasl2000")[1].split("###")[0]
     assert "| full | - | 3 | 62.00 ± 2.00 | - | - |" in abl
@@ -221,13 +234,121 @@ def test_regenerating_changes_no_byte(tracked, tmp_path):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
+SIGMA_REPORTED = "sigma,Sigma,wlasl2000,test,top1,islr-topk,64.40,pose,Sigma paper,secondary\n"
+
+
+def lone_row(tmp_path: Path, name: str, reported: str = SIGMA_REPORTED, **kwargs
+             ) -> tuple[list[str], str]:
+    """The table row of one sigma cell on wlasl2000 (``kwargs`` as ``cell`` takes them)
+    beside ``reported``, and its page: method, config, n, top1, top5, CI, vs scratch,
+    reported, Δ, test clips, epoch, marks, data, code, runs."""
+    out, lb = tmp_path / name / "cells", tmp_path / name / "lb"
+    cell(out, "sigma", 0, 62.0, **kwargs)
+    csv_file = tmp_path / name / "reported.csv"
+    csv_file.write_text(REPORTED_HEAD + reported)
+    write_leaderboards(out, lb, csv_file, resamples=0, plots=False)
+    page = (lb / "islr.md").read_text()
+    (row,) = _rows(page)
+    return row, page
+
+
+def test_a_row_shows_its_clips_and_selected_epoch_and_is_compared_only_when_sound(tmp_path):
+    """Issue 20: every row shows the test clips it was scored on against the expected count
+    and the epoch each seed was selected at; a row from incomplete data, from a preset not
+    meant for real data or from uncommitted code is marked and gets no difference from the
+    paper's number; a variant, another input or another (or unknown) protocol gets no
+    paper's number at all (issue 18: the selected epoch)."""
+    sound, _ = lone_row(tmp_path, "sound")
+    assert sound[7:12] == ["64.40", "-2.40", "2878/2878", "3/4", "-"]
+    # 7 test clips of 642 expected, as in the issue: marked, shown, never a difference
+    short, _ = lone_row(tmp_path, "short", counts={"train": 5, "dev": 519, "test": 1})
+    assert short[7:10] == ["64.40", "-", "1/2878"]
+    assert short[11] == "incomplete data (train 5 of 14289, dev 519 of 3916, test 1 of 2878)"
+    smoke, _ = lone_row(tmp_path, "smoke", preset="smoke")
+    assert smoke[7:9] == ["64.40", "-"] and smoke[11] == "preset smoke: not for real data"
+    dirty, _ = lone_row(tmp_path, "dirty", dirty=True)
+    assert dirty[7:9] == ["64.40", "-"] and dirty[11] == "uncommitted code"
+    assert dirty[13] == "`abcdef0123+dirty`"
+    variant, page = lone_row(tmp_path, "variant",
+                             info={"input": "pose", "variant": "pose-only adaptation"})
+    assert variant[7:9] == ["-", "-"] and variant[11] == "variant: pose-only adaptation"
+    assert "| Sigma | pose | islr-topk | 64.40 | Sigma paper | secondary |" in page  # context
+    rgb, _ = lone_row(tmp_path, "rgb", info={"input": "pose+rgb", "variant": None})
+    assert rgb[7:9] == ["-", "-"]
+    both, _ = lone_row(tmp_path, "both", info={"input": "pose+rgb", "variant": None},
+                       reported=SIGMA_REPORTED.replace(",pose,", ",rgb+pose,"))
+    assert both[7:9] == ["64.40", "-2.40"]  # the same modalities, in either order
+    for protocol in ("unknown", "islr-nmfs-split"):
+        other, _ = lone_row(tmp_path, protocol,
+                            reported=SIGMA_REPORTED.replace("islr-topk", protocol))
+        assert other[7:9] == ["-", "-"], protocol
+    fell_back, _ = lone_row(tmp_path, "fallback", selection={
+        "split": "dev", "epoch": 4, "epochs": 4, "fallback_to_last": True})
+    assert fell_back[10] == "4/4‡"
+    no_dev, _ = lone_row(tmp_path, "no-dev", selection={
+        "split": None, "epoch": 4, "epochs": 4, "fallback_to_last": True})
+    assert no_dev[10] == "last (no dev split)"
+
+
+def test_a_protocol_matches_its_name_and_the_options_its_number_depends_on():
+    from harness.leaderboard import protocol_matches
+
+    unisign = "protocol:bleu-13a|version:1|rouge:unisign|nrefs:1|case:mixed|tok:13a"
+    plain = "protocol:bleu-13a|version:1|nrefs:1|case:mixed|tok:13a"
+    assert protocol_matches("bleu-13a|rouge:unisign", unisign)
+    assert not protocol_matches("bleu-13a|rouge:unisign", plain)
+    assert protocol_matches("bleu-13a", unisign) and protocol_matches("bleu-13a", plain)
+    assert not protocol_matches("bleu-char", plain) and not protocol_matches("bleu-1", plain)
+    assert not protocol_matches("unknown", plain) and not protocol_matches("", plain)
+
+
+def test_synthetic_rows_count_as_complete_whatever_their_preset(tmp_path):
+    out, lb = tmp_path / "cells", tmp_path / "lb"
+    cell(out, "scratch", 0, 50.0, bench="synth-islr", subset=None, preset="smoke")
+    write_leaderboards(out, lb, resamples=0, plots=False)
+    (row,) = _rows((lb / "islr.md").read_text())
+    assert row[9:12] == [f"{CLIPS} (generated)", "3/4", "-"]
+    assert "synth-islr are SynthSign" in (lb / "README.md").read_text()
+
+
+def test_pages_hold_no_machine_path_and_mark_every_dirty_row(tracked, tmp_path, monkeypatch):
+    """The committed leaderboards showed ``+dirty`` code versions unmarked and the absolute
+    path of the machine's MLflow store: every path in the pages is relative now (to the
+    pages' folder; in the regenerate command, to the folder it ran in), and a row from
+    uncommitted code says so."""
+    from harness.cli import main
+
+    out, uri = tracked
+    cell(out, "sigma", 3, 62.0, dirty=True)  # one seed of sigma's main row, uncommitted
+    mine = tmp_path / "mine.csv"
+    mine.write_text(REPORTED_HEAD + SIGMA_REPORTED)
+    lb = tmp_path / "lb"
+    monkeypatch.chdir(tmp_path)  # the folder it runs in; every path given absolute
+    assert main(["leaderboard", "--results", str(out.resolve()), "--tracking-uri", uri,
+                 "--out", str(lb.resolve()), "--reported", str(mine.resolve()),
+                 "--resamples", "0", "--no-plots"]) == 0
+    pages = {p.name: p.read_text() for p in lb.glob("*.md")}
+    assert len(pages) == 4
+    for name, text in pages.items():
+        assert str(tmp_path) not in text and "sqlite:////" not in text, name
+        assert not [w for w in text.split() if w.strip("`(").startswith("/")], name
+        for line in text.splitlines():
+            if "+dirty" in line:
+                assert "uncommitted code" in line, line
+    assert "`../mlflow.db`" in pages["islr.md"]  # the store, relative to the pages
+    assert "--results outputs --tracking-uri sqlite:///mlflow.db --out lb --reported mine.csv" \
+        in pages["README.md"]  # the command, relative to where it ran
+    sigma = _rows(pages["islr.md"].split("## wlasl2000 (version wlasl-1)")[1])[2]
+    assert sigma[:3] == ["| sigma", "-", "4"] and sigma[7:9] == ["64.40", "-"]
+    assert sigma[11] == "uncommitted code" and "`abcdef0123+dirty`" in sigma[13]
+
+
 def test_bad_reported_file_is_one_line(tmp_path):
     bad = tmp_path / "reported.csv"
     bad.write_text("method,value\nsigma,1\n")
     with pytest.raises(DataError, match="expected the columns"):
         read_reported(bad)
-    bad.write_text("method,paper_method,bench,split,metric,value,input,source,confidence\n"
-                   "sigma,Sigma,wlasl2000,test,top1,high,pose,x,y\n")
+    bad.write_text(REPORTED_HEAD + "sigma,Sigma,wlasl2000,test,top1,islr-topk,high,pose,x,y\n")
     with pytest.raises(DataError, match=r"reported.csv:2: value 'high' is not a number"):
         read_reported(bad)
 
@@ -249,15 +370,17 @@ def test_the_packaged_reported_numbers_are_found_wherever_the_pages_go(tracked, 
     sigma = _rows((lb / "islr.md").read_text().split("## wlasl2000 (version wlasl-1)")[1])[2]
     assert sigma[:2] == ["| sigma", "-"] and sigma[7:9] == ["64.40", "-2.40"]
     index = (lb / "README.md").read_text()
-    assert f"`{leaderboard.REPORTED}` holds the numbers papers report" in index
+    packaged = os.path.relpath(leaderboard.REPORTED, lb)  # no absolute path in the pages
+    assert f"`{packaged}` holds the numbers papers report" in index
 
     mine = tmp_path / "mine.csv"
-    mine.write_text("method,paper_method,bench,split,metric,value,input,source,confidence\n"
-                    "sigma,Sigma,wlasl2000,test,top1,61.00,pose,my notes,secondary\n")
+    mine.write_text(REPORTED_HEAD +
+                    "sigma,Sigma,wlasl2000,test,top1,islr-topk,61.00,pose,my notes,secondary\n")
     assert main([*argv, "--reported", str(mine)]) == 0
     sigma = _rows((lb / "islr.md").read_text().split("## wlasl2000 (version wlasl-1)")[1])[2]
     assert sigma[7:9] == ["61.00", "+1.00"]
-    assert f"--reported {mine}" in (lb / "README.md").read_text()  # the command to regenerate
+    # the command to regenerate, its paths relative to where it ran
+    assert f"--reported {os.path.relpath(mine)}" in (lb / "README.md").read_text()
 
     monkeypatch.setattr(leaderboard, "REPORTED", tmp_path / "gone" / "reported.csv")
     assert main(argv) == 0
@@ -267,7 +390,7 @@ def test_the_packaged_reported_numbers_are_found_wherever_the_pages_go(tracked, 
     assert sigma[7:9] == ["-", "-"]
     index = (lb / "README.md").read_text()
     assert "holds the numbers papers report" not in index
-    assert f"No reported numbers: {tmp_path / 'gone' / 'reported.csv'} is missing" in index
+    assert "No reported numbers: ../../gone/reported.csv is missing" in index
 
 
 def test_shipped_reported_file_parses_and_names_harness_metrics():

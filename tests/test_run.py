@@ -52,6 +52,9 @@ def test_islr_cell_learns_and_records_everything(islr_run):
     assert result["signatures"]["topk"].startswith("protocol:islr-topk")
     assert len(result["benchmark"]["fingerprint"]) == 16
     assert result["code"]["git_sha"] and isinstance(result["code"]["dirty"], bool)
+    # SynthSign is complete by construction and what the smoke preset is for: no warning
+    assert result["checks"]["preset_meant_for_benchmark"] and result["checks"]["complete"]
+    assert "] warning:" not in done.err
     assert result["environment"]["torch"] == torch.__version__
     cell = out / "cells" / "synth-islr" / "scratch" / result["cell_key"]
     config = json.loads((cell / "config.json").read_text())

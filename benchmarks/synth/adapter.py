@@ -30,6 +30,7 @@ class SynthBenchmark(ScoredBenchmark):
 
     kind: ClassVar[str]
     version = f"synthsign-{GENERATOR_VERSION}"
+    synthetic = True
 
     def generator_config(self) -> SynthConfig:
         """The generator config from ``data.synth``."""

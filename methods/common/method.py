@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.config import check
 from harness.errors import UserError
 from harness.method import Method
 from harness.tasks import TaskSpec
@@ -24,6 +25,16 @@ class EncoderMethod(Method):
     """
 
     shared_presets_dir = SHARED_PRESETS
+
+    @classmethod
+    def check_config(cls, cfg: dict[str, Any]) -> None:
+        """The encoder's and the CSLR head's values against the rules they declare."""
+        from methods.encoders.stgcn import PartwiseSTGCN
+        from methods.heads.models import CTCModel
+
+        model = cfg.get("model") or {}
+        check("model.encoder", model.get("encoder"), PartwiseSTGCN.RULES)
+        check("model.heads.cslr", (model.get("heads") or {}).get("cslr"), CTCModel.RULES)
 
     def build_encoder(self, cfg: dict[str, Any], spec: TaskSpec) -> Any:
         """The sign encoder ``model.encoder`` describes."""

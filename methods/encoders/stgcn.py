@@ -58,13 +58,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from harness.config import Rule, choice
 from harness.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST, Layout, get_layout
 from methods.common.dropout import Dropout
 
@@ -310,6 +311,8 @@ class PartwiseSTGCN(nn.Module):
 
     #: The runner compiles modules that say so when a config sets ``compile=true``.
     compile_unit = True
+    #: What ``model.encoder`` values must be, checked before a cell runs.
+    RULES: ClassVar[dict[str, Rule]] = {"padding": choice(*PADDING)}
 
     def __init__(self, layout: str = "coco_wholebody_133", embed: int = 64,
                  spatial: Sequence[int] = (64, 128, 256), temporal: Sequence[int] = (256, 256, 256),

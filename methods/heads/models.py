@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from harness.config import Rule, choice, count
 from harness.tasks import Batch, TaskSpec
 from methods.common.contrastive import masked_mean
 from methods.heads.ctc import greedy_decode, prefix_beam_search
@@ -67,6 +68,13 @@ class CTCModel(EncoderTaskModel):
     bidirectional LSTM, as in many CSLR systems; slower to start learning) or 'none'.
     """
 
+    CONTEXTS = ("none", "tconv", "bilstm")
+    DECODERS = ("beam", "greedy")
+    #: What ``model.heads.cslr`` values must be, checked before a cell runs.
+    RULES: ClassVar[dict[str, Rule]] = {
+        "context": choice(*CONTEXTS), "decoder": choice(*DECODERS), "beam": count(1),
+        "downsample": choice(1, 2)}
+
     def __init__(self, encoder: nn.Module, spec: TaskSpec, cfg: dict[str, Any]) -> None:
         super().__init__(encoder)
         self.vocab = list(spec.classes)
@@ -77,7 +85,7 @@ class CTCModel(EncoderTaskModel):
                      else None)
         hidden = int(cfg.get("hidden", d))
         context = cfg.get("context", "tconv")
-        if context not in ("none", "tconv", "bilstm"):
+        if context not in self.CONTEXTS:
             raise ValueError(f"unknown CSLR context {context!r}")
         self.lstm = (nn.LSTM(d, hidden // 2, batch_first=True, bidirectional=True)
                      if context == "bilstm" else None)
@@ -88,7 +96,7 @@ class CTCModel(EncoderTaskModel):
         self.head = nn.Linear(hidden if self.lstm else d, len(self.vocab) + 1)
         self.beam = int(cfg.get("beam", 5))
         self.decoder = cfg.get("decoder", "beam")
-        if self.decoder not in ("beam", "greedy"):
+        if self.decoder not in self.DECODERS:
             raise ValueError(f"unknown CSLR decoder {self.decoder!r}")
 
     def log_probs(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
