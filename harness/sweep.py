@@ -25,8 +25,11 @@ then its benchmark's ``bench_set``, its method's ``method_set``, its variant's `
 its grid point. Its key is
 computed as the runner computes it, so a cell that any run (a sweep, a script, ``harness
 run``) finished under the same output folder is skipped, and one that was killed resumes from
-its checkpoints. Unfinished cells go out as one job array; each job runs one cell
-(``CellJob``) and on preemption or timeout requeues itself with its arguments only.
+its checkpoints. The key needs the benchmark's prepared data (its fingerprint): a cell whose
+benchmark is not prepared has its config hash but no key yet (state ``needs data``, with
+the command that prepares it), which a dry run shows and a submission refuses. Unfinished
+cells go out as one job array; each job runs one cell (``CellJob``) and on preemption or
+timeout requeues itself with its arguments only.
 
 Bookkeeping lives in ``<out>/.sweeps/<name>/``: ``submissions.jsonl`` (one line per submitted
 cell: key, job id, time), ``jobs/`` (submitit's pickles and the jobs' logs) and
@@ -55,8 +58,8 @@ from submitit.helpers import Checkpointable, DelayedSubmission
 from submitit.slurm.slurm import SlurmExecutor
 
 from harness.config import parse_override, short_hash
-from harness.errors import ConfigError, UserError
-from harness.runner import RunOptions
+from harness.errors import ConfigError, DataError, UserError
+from harness.runner import CellRun, RunOptions
 
 EXECUTORS = ("slurm", "local", "debug")
 SPEC_KEYS = ("name", "methods", "benches", "seeds", "preset", "set", "grid", "variants",
@@ -65,6 +68,8 @@ _VARIANT_KEYS = ("name", "set", "methods")
 _METHOD_SECTIONS = ("model", "finetune", "pretrain", "precision", "method")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _DEFAULT_PARAMETERS: dict[str, Any] = {"timeout_min": 24 * 60}
+#: The state of a cell whose benchmark is not prepared: no data fingerprint, so no key yet.
+NEEDS_DATA = "needs data"
 
 
 @dataclass(frozen=True)
@@ -136,11 +141,14 @@ class CellState:
     """Where a cell of a sweep stands."""
 
     cell: Cell
-    key: str
-    cell_dir: Path
-    state: str  # finished, running, pending, failed, unknown (cannot tell), not submitted
+    key: str  # "" while the benchmark is not prepared (state NEEDS_DATA)
+    cell_dir: Path | None
+    state: str  # finished, running, pending, failed, unknown (cannot tell), not submitted,
+    #             needs data
     job_id: str | None = None
     detail: str = ""
+    config_hash: str = ""
+    prepare: str = ""  # the command that prepares the cell's benchmark (state NEEDS_DATA)
 
 
 # -- spec files ----------------------------------------------------------------------------
@@ -334,25 +342,36 @@ def expand(spec: SweepSpec) -> list[Cell]:
 
 
 def _identify(cell: Cell, data_root: Path | None, fingerprints: dict[str, str]
-              ) -> tuple[str, Path]:
-    """(cell key, cell folder) as the runner computes them; ``fingerprints`` caches each
-    benchmark data config's fingerprint, so a sweep opens (and checks) each store once."""
-    from harness.runner import CellRun, cell_key_of
+              ) -> tuple[CellRun, str | None]:
+    """The cell's ``CellRun`` (config hash, benchmark) and its key as the runner computes
+    it, or None where the benchmark is not prepared (nothing to fingerprint yet; a store
+    that is there but unusable is an error); ``fingerprints`` caches each benchmark data
+    config's fingerprint, so a sweep opens (and checks) each store once."""
+    from harness.runner import cell_key_of
 
     run = CellRun(cell.options(data_root=data_root))
     ckpt = (run.cfg.get("pretrain") or {}).get("checkpoint")
     data_key = short_hash(cell.bench, str(run.bench.root.resolve()), run.pretraining, ckpt,
                           {k: v for k, v in run.cfg.items() if k not in _METHOD_SECTIONS})
     if data_key not in fingerprints:
-        run.identify()
+        try:
+            run.identify()
+        except DataError:
+            if run.bench.is_prepared():
+                raise
+            return run, None
         fingerprints[data_key] = run.fingerprint
-    key = cell_key_of(cell.method, cell.bench, cell.seed, run.chash, fingerprints[data_key])
-    return key, cell.out / "cells" / cell.bench / cell.method / key
+    return run, cell_key_of(cell.method, cell.bench, cell.seed, run.chash,
+                            fingerprints[data_key])
 
 
 def cell_key(cell: Cell, data_root: Path | None = None) -> str:
     """The cell's key: hash of method, bench, seed, config hash and data fingerprint."""
-    return _identify(cell, data_root, {})[0]
+    run, key = _identify(cell, data_root, {})
+    if key is None:
+        raise DataError(f"{cell.bench} is not prepared under {run.bench.root}: "
+                        f"{run.bench.prepare_hint()}")
+    return key
 
 
 # -- records and job states ------------------------------------------------------------------
@@ -471,6 +490,20 @@ def _job_state(record: dict[str, Any], queue: dict[str, str] | None) -> tuple[st
     return "failed", line or f"the job ended without a result; see {paths.stderr}"
 
 
+def _unprepared(spec: SweepSpec, states: list[CellState], data_root: Path | None) -> str:
+    """One line naming the benchmarks of ``states`` that are not prepared under the data
+    root, each with the command that prepares it ("" when every one is prepared)."""
+    from harness.benchmark import data_root as default_data_root
+
+    todo = {s.cell.bench: s.prepare for s in states if s.state == NEEDS_DATA}
+    if not todo:
+        return ""
+    return (f"{spec.path}: not prepared under {default_data_root(data_root)}: "
+            + "; ".join(f"{bench} ({hint})" for bench, hint in todo.items())
+            + "; prepare them first (or give --data-root or $HARNESS_DATA where they are, or "
+              "leave them out of benches); nothing submitted")
+
+
 def _job_states(spec: SweepSpec, states: list[CellState]) -> None:
     """Fill in the latest job of each unfinished cell and how it stands."""
     latest = _latest_records(spec)
@@ -494,15 +527,24 @@ def status(spec: SweepSpec, data_root: Path | None = None) -> list[CellState]:
     states, seen = [], set()
     for cell in expand(spec):
         try:
-            key, cell_dir = _identify(cell, data_root, fingerprints)
+            run, key = _identify(cell, data_root, fingerprints)
         except UserError as exc:
             raise type(exc)(f"{spec.path}: {cell.method} on {cell.bench}: {exc}") from None
-        if key in seen:  # different overrides that resolve to the same config
+        same = key or (cell.method, cell.bench, cell.seed, run.chash)
+        if same in seen:  # different overrides that resolve to the same config
             continue
-        seen.add(key)
+        seen.add(same)
+        if key is None:
+            hint = run.bench.prepare_hint()
+            states.append(CellState(cell, "", None, NEEDS_DATA,
+                                    detail=f"key: needs the prepared data ({hint})",
+                                    config_hash=run.chash, prepare=hint))
+            continue
+        cell_dir = cell.out / "cells" / cell.bench / cell.method / key
         done = load_finished(cell_dir) is not None
-        states.append(CellState(cell, key, cell_dir, "finished" if done else "not submitted"))
-    _job_states(spec, [s for s in states if s.state != "finished"])
+        states.append(CellState(cell, key, cell_dir, "finished" if done else "not submitted",
+                                config_hash=run.chash))
+    _job_states(spec, [s for s in states if s.state not in ("finished", NEEDS_DATA)])
     return states
 
 
@@ -672,8 +714,9 @@ class Submission:
 
 
 def to_submit(states: list[CellState], max_cells: int | None = None) -> list[CellState]:
-    """The cells a submission sends: not submitted before, or whose last job failed."""
-    todo = [s for s in states if s.state in ("not submitted", "failed")]
+    """The cells a submission sends: not submitted before, or whose last job failed, and
+    those whose data is not prepared yet (which ``submit`` refuses until it is)."""
+    todo = [s for s in states if s.state in ("not submitted", "failed", NEEDS_DATA)]
     return todo[:max_cells] if max_cells is not None else todo
 
 
@@ -695,6 +738,8 @@ def submit(spec: SweepSpec, executor: str = "slurm", *, profile: str | None = No
         raise UserError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
     params = executor_parameters(spec, executor, profile, parameters, threads)
     states = status(spec, data_root)
+    if missing := _unprepared(spec, states, data_root):
+        raise DataError(missing)
     todo = to_submit(states, max_cells)
     done = Submission(states, todo, executor, params)
     if not todo:
@@ -751,19 +796,22 @@ def submit(spec: SweepSpec, executor: str = "slurm", *, profile: str | None = No
 
 def counts(states: list[CellState]) -> str:
     """``N cells: a finished, b running, ...`` in a fixed order of states."""
-    order = ("finished", "running", "pending", "failed", "unknown", "not submitted")
+    order = ("finished", "running", "pending", "failed", "unknown", "not submitted",
+             NEEDS_DATA)
     n = {k: sum(s.state == k for s in states) for k in order}
     return f"{len(states)} cells: " + ", ".join(f"{v} {k}" for k, v in n.items() if v)
 
 
 def table(states: list[CellState], spec: SweepSpec, *, overrides: bool = False) -> str:
-    """An aligned table of cells with their key, state and job; ``overrides`` adds each
-    cell's overrides beyond the spec's common ``set``, else the failure detail."""
-    head = ["method", "bench", "seed", "variant", "cell key", "state", "job",
+    """An aligned table of cells with their key, state, job and config hash, then the
+    detail (a failure, or how to prepare the data a key needs); ``overrides`` puts each
+    cell's overrides beyond the spec's common ``set`` before that detail."""
+    head = ["method", "bench", "seed", "variant", "cell key", "state", "job", "config",
             "overrides" if overrides else "detail"]
-    rows = [[s.cell.method, s.cell.bench, str(s.cell.seed), s.cell.label or "-", s.key,
-             s.state, s.job_id or "-",
-             (" ".join(s.cell.overrides[len(spec.set):]) if overrides else s.detail) or "-"]
+    rows = [[s.cell.method, s.cell.bench, str(s.cell.seed), s.cell.label or "-", s.key or "-",
+             s.state, s.job_id or "-", s.config_hash or "-",
+             "; ".join(filter(None, [" ".join(s.cell.overrides[len(spec.set):])
+                                     if overrides else "", s.detail])) or "-"]
             for s in states]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
     return "".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  "
