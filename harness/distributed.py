@@ -8,6 +8,12 @@ every prediction before scoring, so metrics are computed over the whole corpus, 
 averaged across ranks. Rank 0 alone writes: checkpoints, predictions, the result file,
 the log file and MLflow.
 
+``batch_size`` is the batch of one forward and backward over all ranks, whatever their
+number; an optimiser step may add up several of them (gradient accumulation, see
+``accumulation_steps`` and harness/trainer.py), so that the clips of one step, the effective
+batch, are ``batch_size x accumulation steps``, i.e. per-rank batch x accumulation steps x
+ranks.
+
 What differs from one rank: batch-norm statistics are those of each rank's share (on
 CUDA the encoder's batch norms become ``SyncBatchNorm``; gloo on the CPU has no
 synchronised batch norm), contrastive losses see the negatives of their own share, and a
@@ -25,6 +31,8 @@ import datetime
 import os
 from dataclasses import dataclass
 from typing import Any
+
+from harness.errors import ConfigError
 
 #: How long a collective may wait for the other ranks before the cell fails.
 TIMEOUT_MIN = 30
@@ -143,6 +151,22 @@ def share(n: int, world: World) -> slice:
     base, extra = divmod(n, world.size)
     start = world.rank * base + min(world.rank, extra)
     return slice(start, start + base + (1 if world.rank < extra else 0))
+
+
+def accumulation_steps(stage: str, batch_size: int, effective: int | None) -> int:
+    """How many batches of ``batch_size`` (over all ranks) one optimiser step of ``stage``
+    adds up to train on ``effective`` clips (None: one batch, no accumulation)."""
+    if effective is None:
+        return 1
+    if effective < 1 or effective % batch_size:
+        below = max(0, effective // batch_size) * batch_size
+        near = " or ".join(str(n) for n in (below, below + batch_size) if n)
+        raise ConfigError(
+            f"{stage}.effective_batch_size={effective} is not a multiple of "
+            f"{stage}.batch_size={batch_size} (the batch of one forward and backward over all "
+            f"devices): set it to a multiple such as {near}, or {stage}.batch_size to a "
+            f"divisor of {effective}")
+    return effective // batch_size
 
 
 def wrap(model: Any, world: World, device: Any) -> Any:
