@@ -37,7 +37,7 @@ from typing import Any
 
 from harness import atomic, faults, precision
 from harness.config import apply_overrides, config_hash, load_preset, merge, short_hash
-from harness.distributed import World, init, shutdown, world_from_env
+from harness.distributed import World, accumulation_steps, init, shutdown, world_from_env
 from harness.errors import ConfigError, DataError, UserError
 from harness.registry import BENCHMARKS, METHODS
 from harness.results import RESULT_FILE, SCHEMA_VERSION, load_finished, problems
@@ -110,34 +110,25 @@ def resolve_config(method_name: str, bench_name: str, preset: str,
     return cfg
 
 
-#: Values every cell's training reads: key -> (the least value, whether it is a count).
-_LIMITS = {"epochs": (0, True), "batch_size": (1, True), "eval_batch_size": (1, True),
-           "eval_every": (1, True), "checkpoint_every": (0, True), "max_frames": (1, True),
-           "lr": (0, False)}
-
-
 def check_values(cfg: dict[str, Any]) -> None:
-    """Fail before anything trains on an out-of-range count, learning rate or fraction."""
-    sections = {"finetune": cfg.get("finetune"), "pretrain": cfg.get("pretrain"),
-                "data": cfg.get("data"), "pretrain.data": (cfg.get("pretrain") or {}).get("data")}
-    for name, section in sections.items():
-        for key, value in (section or {}).items() if isinstance(section, dict) else ():
-            if key not in _LIMITS or value is None:
-                continue
-            least, count = _LIMITS[key]
-            ok = (isinstance(value, int) if count else isinstance(value, (int, float))) \
-                and not isinstance(value, bool) and (value >= least if count else value > least)
-            if not ok:
-                want = f"an integer >= {least}" if count else f"a number > {least}"
-                raise ConfigError(f"{name}.{key}={value!r}: expected {want}; fix it with "
-                                  f"--set {name}.{key}=VALUE")
-    if not isinstance(cfg.get("compile", False), bool):
-        raise ConfigError(f"compile={cfg['compile']!r}: expected true or false (torch.compile "
-                          "of the sign encoder)")
-    fraction = (cfg.get("data") or {}).get("train_fraction", 1.0)
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
-            or not 0 < fraction <= 1:
-        raise ConfigError(f"data.train_fraction={fraction!r}: expected a fraction in (0, 1]")
+    """Fail before anything runs on a value out of its range or not one of its choices:
+    each section against the rules declared beside the code that reads it
+    (``harness.config.Rule``), then the batch sizes against each other."""
+    from harness.config import check, count, flag
+    from harness.data import DataOptions
+    from harness.trainer import StageConfig
+
+    check("finetune", cfg.get("finetune"), StageConfig.RULES)
+    # pretrain.epochs=0 is "no pre-training" (CellRun.pretraining)
+    check("pretrain", cfg.get("pretrain"), {**StageConfig.RULES, "epochs": count(0)})
+    DataOptions.check("data", cfg.get("data"))
+    DataOptions.check("pretrain.data", (cfg.get("pretrain") or {}).get("data"))
+    check("", cfg, {"compile": flag()})  # torch.compile of the sign encoders (compile_units)
+    METHODS.get(cfg["method"]["name"]).check_config(cfg)
+    for name in ("finetune", "pretrain"):  # an effective batch of whole batches
+        section = cfg.get(name)
+        if isinstance(section, dict) and "batch_size" in section:
+            accumulation_steps(name, section["batch_size"], section.get("effective_batch_size"))
 
 
 def compile_units(model: Any, device_type: str) -> int:
@@ -281,9 +272,10 @@ class CellRun:
         self.world: World = world_from_env()
 
     def log(self, msg: str) -> None:
-        """Print a line of progress and keep it in the cell's log (rank 0 alone speaks)."""
+        """Print a line of progress and keep it in the cell's log (rank 0 alone speaks;
+        ``--quiet`` silences progress, never a warning)."""
         line = f"[{self.opts.bench}/{self.opts.method} seed {self.opts.seed}] {msg}"
-        if not self.opts.quiet and self.world.main:
+        if (not self.opts.quiet or msg.startswith("warning:")) and self.world.main:
             print(line, file=sys.stderr, flush=True)
         if self.log_file is not None:
             self.log_file.write(time.strftime("%Y-%m-%d %H:%M:%S ") + msg + "\n")
@@ -386,6 +378,7 @@ class CellRun:
         self.log(f"cell {self.cell_key} in {self.cell_dir}; MLflow run {run_id} at {uri}")
         if self.world.enabled:
             self.log(f"data parallel over {self.world.size} ranks ({self.world.backend})")
+        checks = self.checks()
         try:
             tracker.log_params({**flatten(cfg), "seed": opts.seed,
                                 "world_size": self.world.size})
@@ -400,6 +393,7 @@ class CellRun:
                               "fingerprint": self.fingerprint,
                               "store_fingerprint": self.store.fingerprint,
                               "store": str(self.store.path), "counts": self.store.splits()},
+                "checks": checks,
                 "code": code_version(), "environment": environment(str(device)),
                 "slurm": slurm_context(), "mlflow": {"tracking_uri": uri, "run_id": run_id},
                 "distributed": {"world_size": self.world.size,
@@ -433,6 +427,28 @@ class CellRun:
         (self.cell_dir / "error.txt").unlink(missing_ok=True)
         self.log(f"finished in {self.timings['total']:.1f}s: {self.cell_dir / RESULT_FILE}")
         return CellOutcome(result, self.cell_dir / RESULT_FILE, skipped=False)
+
+    def checks(self) -> dict[str, Any]:
+        """Whether the preset is meant for the benchmark and the store's splits hold the
+        expected clips (``Method.preset_meant_for``, ``Benchmark.completeness``): what
+        result.json records as ``checks``, with one warning line for each that fails.
+        Neither stops the cell (partial data is how one tries a benchmark out), but the
+        leaderboard never compares such a cell with a paper's number."""
+        from harness.benchmark import shortfall
+
+        bench, method = self.opts.bench, self.opts.method
+        meant = type(self.method).preset_meant_for(self.opts.preset, self.bench.synthetic)
+        checks = {"preset_meant_for_benchmark": meant,
+                  **self.bench.completeness(self.store.splits())}
+        if not meant:
+            self.log(f"warning: preset {self.opts.preset} of {method} is not meant for {bench}'s "
+                     f"real data (it is sized for SynthSign): its numbers are not comparable "
+                     f"with papers'; use --preset "
+                     f"{' or '.join(type(self.method).real_data_presets)}")
+        if checks["complete"] is False:
+            self.log(f"warning: the prepared {bench} store is incomplete ({shortfall(checks)} "
+                     f"clips expected): its numbers are not comparable with papers'")
+        return checks
 
     def _record_finished(self, tracker: Any, result: dict[str, Any]) -> None:
         """Log a finished result to the cell's MLflow run, finish the run, and mark the cell
@@ -535,6 +551,8 @@ class CellRun:
                 "trivial_value": trivial, "fallback_to_last": state["selection_fallback"]},
             "history": state["history"],
             "pretrain": pre_state,
+            "training": {"finetune": trainer.batching,
+                         "pretrain": pre_state.get("batching") if pre_state else None},
         }, model
 
     def _pretrain(self, device: Any, on_epoch: Any) -> tuple[Any, dict[str, Any]]:
@@ -597,6 +615,7 @@ class CellRun:
                                                 data_opts, int(pre["batch_size"]), device)
                     if main:
                         done = {"key": key, "epochs": pre["epochs"],
+                                "batching": trainer.batching,
                                 "history": state["history"], "checkpoint": str(final),
                                 "checkpoint_sha256": _file_sha256(final),
                                 "grounding": grounding}
@@ -616,6 +635,7 @@ class CellRun:
             record.update(shared=str(shared), **{k: done[k] for k in (
                 "key", "epochs", "history", "checkpoint", "checkpoint_sha256")})
             record["grounding"] = done.get("grounding")
+            record["batching"] = done.get("batching")  # absent from older pre-trainings
             if record["grounding"] and record["grounding"].get("pairs"):
                 on_epoch(grounding_metrics(record["grounding"]), len(done["history"]))
         self.timings["pretrain"] = time.perf_counter() - t0

@@ -1,10 +1,26 @@
 """The training loop of one stage: optimisation, dev selection, checkpoints and resume.
 
-A stage writes ``<stage>.last.pt`` every ``checkpoint_every`` steps and at the end of every
-epoch (model, optimiser, scheduler, RNG state, position in the data, selection state and
-history), and ``<stage>.best.pt`` whenever an epoch is selected. A stage started again
-continues from ``last``; because every batch is drawn from a generator seeded by its
-position, the resumed stage ends with the same weights as an uninterrupted one.
+Gradient accumulation: an optimiser step adds up the gradients of ``k`` consecutive batches
+of the loader (``k = effective_batch_size / batch_size``, see
+``harness.distributed.accumulation_steps``), each batch's loss divided by ``k``, so the step
+follows the mean of the ``k`` batches' losses: the mean loss over the ``k x batch_size``
+clips where a method's loss is a mean over clips (training batches all have ``batch_size``
+clips: the loader drops a last partial batch), and each batch's mean weighing equally where
+it is a mean over tokens, as DeepSpeed's accumulation weighs them. Gradient clipping,
+fp16's unscaling and the optimiser step act on the accumulated gradient; on several ranks
+DDP averages it once, on the last batch of the step (``no_sync`` on the others). An epoch
+makes ``len(loader) // k`` optimiser steps, and the scheduler counts those; the last
+``len(loader) % k`` batches of an epoch are not trained on (which clips they hold changes
+with the epoch's shuffle).
+
+A stage writes ``<stage>.last.pt`` every ``checkpoint_every`` optimiser steps and at the end
+of every epoch (model, optimiser, scheduler, RNG states, position in the data, selection
+state and history), and ``<stage>.best.pt`` whenever an epoch is selected; every checkpoint
+falls between two optimiser steps, never inside an accumulation. A stage started again
+continues from ``last``: a stage killed inside an accumulation repeats it from its first
+batch, with the RNG state (dropout) of that moment, and because every batch is drawn from a
+generator seeded by its position, the resumed stage ends with the same weights as an
+uninterrupted one.
 
 Selection on dev cannot favour an untrained model: an epoch is a candidate only when its
 dev score beats the score of a trivial prediction (``trivial``: e.g. empty output or the
@@ -18,19 +34,23 @@ every batch through DDP, and rank 0 alone writes the checkpoints.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from harness import checkpoint, faults
+from harness.config import POSITIVE, Rule, count, number
 from harness.data import ClipLoader
-from harness.distributed import SINGLE, World, share, wrap
+from harness.distributed import SINGLE, World, accumulation_steps, share, wrap
+from harness.errors import ConfigError
 from harness.precision import autocast, grad_scaler
 
 
@@ -44,7 +64,21 @@ class StageConfig:
     warmup_ratio: float = 0.05
     grad_clip: float = 1.0
     eval_every: int = 1
-    checkpoint_every: int = 50
+    checkpoint_every: int = 50  # optimiser steps
+    #: the clips one optimiser step trains on; None: one batch (no accumulation)
+    effective_batch_size: int | None = None
+    eps: float = 1e-8  # AdamW's; these two defaults are torch's
+    betas: tuple[float, float] = (0.9, 0.999)
+    #: What each value of the section must be (with the batch sizes the runner reads from
+    #: it), checked before a cell runs (``harness.config.check``). A stage trains at least
+    #: one epoch; the runner lets ``pretrain.epochs`` be 0, "no pre-training".
+    RULES: ClassVar[dict[str, Rule]] = {
+        "epochs": count(1), "lr": POSITIVE, "weight_decay": number(0),
+        "warmup_ratio": number(0, 1), "grad_clip": number(0), "eval_every": count(1),
+        "checkpoint_every": count(0), "effective_batch_size": count(1), "eps": POSITIVE,
+        "betas": Rule("two numbers in [0, 1)", lambda v: isinstance(v, (list, tuple))
+                      and len(v) == 2 and all(number(0, 1, high_open=True).ok(b) for b in v)),
+        "batch_size": count(1), "eval_batch_size": count(1)}
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> StageConfig:
@@ -75,12 +109,22 @@ class Trainer:
         self.best_path = ckpt_dir / f"{stage}.best.pt"
         self.evaluate, self.higher, self.trivial = evaluate, higher_is_better, trivial
         self.device, self.log, self.on_epoch = device, log, on_epoch
+        self.accumulation = accumulation_steps(stage, loader.batch_size,
+                                               cfg.effective_batch_size)
+        self.steps_per_epoch = len(loader) // self.accumulation
+        if not self.steps_per_epoch:
+            raise ConfigError(
+                f"{stage}.effective_batch_size={cfg.effective_batch_size} adds up "
+                f"{self.accumulation} batches of {loader.batch_size} in a step, but an epoch "
+                f"has {len(loader)}: lower it to at most "
+                f"{len(loader) * loader.batch_size} (--set {stage}.effective_batch_size=N)")
         decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
         no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
         self.optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": cfg.weight_decay},
-             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-        self.total_steps = max(1, cfg.epochs * len(loader))
+             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, eps=cfg.eps,
+            betas=tuple(cfg.betas))
+        self.total_steps = max(1, cfg.epochs * self.steps_per_epoch)
         warmup = int(cfg.warmup_ratio * self.total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: _warmup_cosine(step, warmup, self.total_steps))
@@ -90,13 +134,27 @@ class Trainer:
             "sums": {}, "count": 0, "selection_fallback": False,
         }
 
+    @property
+    def batching(self) -> dict[str, Any]:
+        """What one optimiser step trains on, for the result: the batch of one forward and
+        backward over all ranks, each rank's share of it (a mean where the shares differ
+        by one), the ranks, the batches added up per step and the clips per step."""
+        size, ranks = self.loader.batch_size, self.world.size
+        return {"batch_size": size, "world_size": ranks,
+                "per_device_batch": size // ranks if size % ranks == 0 else size / ranks,
+                "accumulation_steps": self.accumulation,
+                "effective_batch_size": size * self.accumulation,
+                "optimizer_steps_per_epoch": self.steps_per_epoch}
+
     # -- checkpoints ---------------------------------------------------------------------
     def _save(self) -> None:
         if not self.world.main:
             return
+        cuda = self.device.type == "cuda"
         checkpoint.save({
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "rng": torch.get_rng_state(),
+            **({"cuda_rng": torch.cuda.get_rng_state(self.device)} if cuda else {}),
             "state": self.state, **({"scaler": self.scaler.state_dict()} if self.scaler else {}),
         }, self.last_path)
 
@@ -108,6 +166,8 @@ class Trainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.scheduler.load_state_dict(ckpt["scheduler"])
         torch.set_rng_state(ckpt["rng"])
+        if self.device.type == "cuda" and "cuda_rng" in ckpt:  # dropout on the GPU
+            torch.cuda.set_rng_state(ckpt["cuda_rng"], self.device)
         if self.scaler is not None and "scaler" in ckpt:
             self.scaler.load_state_dict(ckpt["scaler"])
         self.state = ckpt["state"]
@@ -141,9 +201,8 @@ class Trainer:
                 self._load_best()
                 return s
             self.log(f"{self.stage}: resuming at epoch {s['epoch'] + 1}, batch {s['step']}")
-        n_batches = len(self.loader)
         while self.state["epoch"] < self.cfg.epochs:
-            self._train_epoch(n_batches)
+            self._train_epoch()
         if self.state["best_epoch"] is None:  # no epoch beat the trivial score: the last
             self.state["best_epoch"] = self.state["epoch"]
             self.state["selection_fallback"] = True
@@ -155,47 +214,35 @@ class Trainer:
         self._load_best()
         return self.state
 
-    def _train_epoch(self, n_batches: int) -> None:
-        s, cfg = self.state, self.cfg
+    def _train_epoch(self) -> None:
+        s, cfg, k = self.state, self.cfg, self.accumulation
         epoch = s["epoch"]
         started = time.perf_counter()
         self.model.train()
-        progress = _Progress(f"{self.stage} epoch {epoch + 1}/{cfg.epochs}", n_batches, s["step"])
-        for batch in self.loader.batches(epoch, start=s["step"]):
-            if self.world.enabled:
-                batch = batch.part(share(len(batch), self.world))
-            with autocast(self.precision, self.device.type):
-                losses = self.loss_of(batch.to(self.device))
-            loss = losses["loss"].float()
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"{self.stage}: loss became {loss.item()} at step "
-                                         f"{s['global_step']}")
-            self.optimizer.zero_grad(set_to_none=True)
-            if self.scaler is not None:  # fp16: scaled backward, unscaled clipping
-                self.scaler.scale(loss).backward()
-                self.scaler.unscale_(self.optimizer)
-            else:
-                loss.backward()
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-            if self.scaler is not None:
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-            else:
-                self.optimizer.step()
-            self.scheduler.step()
-            faults.point(f"{self.stage}.step")
-            s["step"] += 1
-            s["global_step"] += 1
-            s["count"] += 1
-            for k, v in losses.items():
-                s["sums"][k] = s["sums"].get(k, 0.0) + float(v.detach())
-            progress.update(s["step"], float(loss.detach()))
-            if cfg.checkpoint_every and s["global_step"] % cfg.checkpoint_every == 0:
-                self._save()
+        used = self.steps_per_epoch * k  # the batches of whole steps; the rest is not used
+        progress = _Progress(f"{self.stage} epoch {epoch + 1}/{cfg.epochs}", used, s["step"])
+        batches = self.loader.batches(epoch, start=s["step"])
+        with contextlib.closing(batches):
+            for batch in itertools.islice(batches, used - s["step"]):
+                if self.world.enabled:
+                    batch = batch.part(share(len(batch), self.world))
+                if s["step"] % k == 0:
+                    self.optimizer.zero_grad(set_to_none=True)
+                last = (s["step"] + 1) % k == 0  # of an optimiser step's batches
+                # on several ranks, DDP averages the accumulated gradient once, on the last
+                sync = last or not self.world.enabled
+                with contextlib.nullcontext() if sync else self.loss_of.no_sync():
+                    losses, loss = self._backward(batch)
+                s["step"] += 1
+                s["count"] += 1
+                for name, v in losses.items():
+                    s["sums"][name] = s["sums"].get(name, 0.0) + float(v.detach())
+                progress.update(s["step"], float(loss.detach()))
+                if last:
+                    self._optimizer_step()
         progress.close()
-        means = {k: v / max(1, s["count"]) for k, v in s["sums"].items()}
-        record = {f"train_{k}": v for k, v in self.world.mean(means).items()}
+        means = {name: v / max(1, s["count"]) for name, v in s["sums"].items()}
+        record = {f"train_{name}": v for name, v in self.world.mean(means).items()}
         record["lr"] = self.scheduler.get_last_lr()[0]
         summary = f"{self.stage} epoch {epoch + 1}/{cfg.epochs}: loss {record['train_loss']:.4f}"
         last = epoch + 1 == cfg.epochs
@@ -219,6 +266,39 @@ class Trainer:
             self.on_epoch({k: v for k, v in record.items() if k != "epoch_seconds"},
                           s["global_step"])
         self.log(summary + f" [{record['epoch_seconds']:.1f}s]")
+
+    def _backward(self, batch: Any) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """One batch's forward and backward, its loss divided by the accumulation steps;
+        returns its losses and the loss (in fp32 at least)."""
+        with autocast(self.precision, self.device.type):
+            losses = self.loss_of(batch.to(self.device))
+        loss = losses["loss"]
+        loss = loss.to(torch.promote_types(loss.dtype, torch.float32))
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"{self.stage}: loss became {loss.item()} at step "
+                                     f"{self.state['global_step']}")
+        part = loss / self.accumulation
+        (self.scaler.scale(part) if self.scaler is not None else part).backward()
+        return losses, loss
+
+    def _optimizer_step(self) -> None:
+        """Clip the accumulated gradient (unscaled first in fp16), step, and checkpoint when
+        ``checkpoint_every`` optimiser steps are due."""
+        s, cfg = self.state, self.cfg
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.scheduler.step()
+        faults.point(f"{self.stage}.step")
+        s["global_step"] += 1
+        if cfg.checkpoint_every and s["global_step"] % cfg.checkpoint_every == 0:
+            self._save()
 
 
 def _better_or_equal(value: float, other: float, higher: bool) -> bool:

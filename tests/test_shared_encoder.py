@@ -123,13 +123,13 @@ def test_uni_signs_mt5_weights_load_into_its_lm_and_a_misfit_is_one_error(tmp_pa
     cfg["model"]["encoder"].update(embed=64, spatial=[64, 128, 256], temporal=[256] * 3,
                                    d_model=768)
     cfg["model"]["text"]["d_model"] = 768
-    with pytest.raises(UserError, match="does not fit model.text"):
+    with pytest.raises(UserError, match=r"does not fit model\.text"):
         target = UniSign().build_pretrainer(cfg, spec)
         path = release_checkpoint(tmp_path, lm)
         UniSign().load_checkpoint(target, torch.load(path)["model"], str(path))
     cfg = resolve_config("uni_sign", "synth-islr", "smoke", [])
     small = UniSign().build_pretrainer(cfg, spec)
-    with pytest.raises(UserError, match="in the checkpoint and .* in this encoder"):
+    with pytest.raises(UserError, match=r"in the checkpoint and .* in this encoder"):
         UniSign().load_checkpoint(small, torch.load(release_checkpoint(tmp_path, lm))["model"],
                                   "ckpt")
 

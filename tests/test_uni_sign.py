@@ -51,8 +51,9 @@ def pretrainer() -> UniSignModel:
 
 
 def finetuned(pretrainer: UniSignModel, task: str) -> UniSignModel:
-    spec = TaskSpec(task, classes=["BOY", "GO", "HOUSE", "IX-3"],
-                    train_texts=CORPUS if task == "slt" else [])
+    classes = ["BOY", "GO", "HOUSE", "IX-3"]
+    spec = TaskSpec(task, classes=classes, train_texts=CORPUS if task == "slt" else [],
+                    class_texts=[c.lower() for c in classes] if task == "islr" else [])
     return UniSign().build(tiny_cfg(), spec, pretrained=pretrainer)
 
 
@@ -78,7 +79,7 @@ def test_the_lm_reads_prompt_embeddings_then_pose_tokens(pretrainer):
     batch = make_batch(model, t=6, pad_to=9)
     seen = captured_lm_inputs(model, batch)
     ids = model.prompt_ids
-    assert model.tokenizer.decode(ids, skip_special_tokens=True) == PROMPT
+    assert model.tokenizer.decode(ids, skip_special_tokens=True).strip() == PROMPT.strip()
     assert ids[-1] == model.tokenizer.eos_token_id  # the release's tokenizer call adds it
     p = len(ids)
     embeds, mask = seen["inputs_embeds"], seen["attention_mask"]
@@ -137,9 +138,11 @@ def fake_generate(tokenizer, candidates: list[list[tuple[str, float]]], calls: l
 
 def test_islr_ranks_distinct_generations_by_beam_score_and_scores_exact_match(pretrainer):
     model = finetuned(pretrainer, "islr").eval()
-    beams = [[("HOUSES", -0.5), ("HOUSE", -0.2), ("HOME", -0.9), (" HOUSE", -0.3),
+    # the classes' texts are their words ("house" for HOUSE): a generation counts as a
+    # class only where it is that class's text, exactly
+    beams = [[("houses", -0.5), ("HOUSE", -0.2), ("home", -0.9), (" house", -0.3),
               ("house", -0.4)],
-             [("HOUSES", -0.1), ("HOUSE", -0.6), ("BOY", -0.7), ("BOY", -0.8), ("GO", -0.9)]]
+             [("houses", -0.1), ("house", -0.6), ("boy", -0.7), ("boy", -0.8), ("go", -0.9)]]
     calls: list = []
     model.text_model.generate = fake_generate(model.tokenizer, beams, calls)
     try:
@@ -147,19 +150,22 @@ def test_islr_ranks_distinct_generations_by_beam_score_and_scores_exact_match(pr
     finally:
         del model.text_model.generate
     assert calls[0]["num_beams"] >= 5 and calls[0]["num_return_sequences"] == 5
-    assert preds == [["HOUSE", "house", "HOUSES", "HOME"], ["HOUSES", "HOUSE", "BOY", "GO"]]
+    assert preds == [["?HOUSE", "HOUSE", "?houses", "?home"], ["?houses", "HOUSE", "BOY", "GO"]]
     acc = topk_accuracy({"a": preds[0], "b": preds[1]}, {"a": "HOUSE", "b": "HOUSE"})
-    assert acc["top1"] == 50.0 and acc["top5"] == 100.0  # "HOUSES" is not "HOUSE"
+    assert acc["top1"] == 0.0 and acc["top5"] == 100.0  # the gloss itself is not the text
 
 
 def test_each_task_generates_its_own_target(pretrainer):
     batch = make_batch(pretrainer)
-    for task, field in (("pretrain", "text"), ("islr", "gloss"), ("cslr", "gloss"),
-                        ("slt", "text")):
+    # as the release: the label's text, except for CSLR, which generates the glosses; an
+    # ISLR clip's text is its class's word (the batch's first clip is of class HOUSE)
+    want = {"pretrain": batch.text[0], "islr": "house", "cslr": batch.gloss[0],
+            "slt": batch.text[0]}
+    for task, target in want.items():
         model = pretrainer if task == "pretrain" else finetuned(pretrainer, task)
         labels = captured_lm_inputs(model.eval(), batch)["labels"]
         first = [t for t in labels[0].tolist() if t not in (-100, 1)]
-        assert model.tokenizer.decode(first) == getattr(batch, field)[0], task
+        assert model.tokenizer.decode(first).strip() == target, task
 
 
 def test_finetuning_continues_from_the_pretrained_model(pretrainer):
@@ -197,8 +203,8 @@ def test_the_prompt_names_the_benchmarks_language():
 
 def test_without_pretraining_the_tokenizer_learns_the_glosses():
     spec = TaskSpec("cslr", classes=["HOUSE", "IX-3", "YESTERDAY"])
-    model = UniSign().build(tiny_cfg(), spec)
-    assert "HOUSE" in model.tokenizer.get_vocab()
+    model = UniSign().build(tiny_cfg("model.text.vocab_size=500"), spec)
+    assert "ĠHOUSE" in model.tokenizer.get_vocab()  # with the leading space, as SentencePiece
     labels = captured_lm_inputs(model.eval(), dataclasses.replace(
         make_batch(model, n=1), gloss=["YESTERDAY HOUSE"]))["labels"]
     assert labels.shape[1] <= 4  # whole-gloss pieces, not bytes
@@ -221,8 +227,8 @@ def test_paper_preset_needs_the_local_mt5(tmp_path):
 
 
 def test_beam_length_penalty_is_a_switch(pretrainer):
-    assert pretrainer.text_model.generation_config.length_penalty == 0.0  # the smoke preset
-    cfg = tiny_cfg("model.uni_sign.length_penalty=1.0")
+    assert pretrainer.text_model.generation_config.length_penalty == 1.0  # the release's
+    cfg = tiny_cfg("model.uni_sign.length_penalty=0.0")
     model = UniSign().build(cfg, TaskSpec("islr", classes=["A", "B"]), pretrained=pretrainer)
-    assert model.text_model.generation_config.length_penalty == 1.0
-    assert pretrainer.text_model.generation_config.length_penalty == 0.0
+    assert model.text_model.generation_config.length_penalty == 0.0
+    assert pretrainer.text_model.generation_config.length_penalty == 1.0

@@ -39,7 +39,7 @@ class UniSignModel(Seq2SeqModel):
     "cslr" generates ``batch.gloss``. An ISLR class's target is the text its training clips
     carry (``TaskSpec.class_texts``; the gloss where they carry none), and a generated text
     counts as the class whose target it equals: the predictions are the distinct candidates
-    of an ``islr_beam``-beam search, ranked by beam score, as classes.
+    of an ``islr_beam``-beam search, ranked by beam score, as classes (``as_class``).
     """
 
     def __init__(self, encoder: nn.Module, backbone: Any, proj: nn.Module | None,
@@ -81,8 +81,8 @@ class UniSignModel(Seq2SeqModel):
 
     def targets(self, batch: Batch) -> list[str]:
         """What each clip of the batch must generate."""
-        if self.task == "islr":
-            return [self.target_of[g] for g in batch.gloss]
+        if self.task == "islr":  # a clip of a class without training clips: its gloss
+            return [self.target_of.get(g, g) for g in batch.gloss]
         return list(getattr(batch, self.target_field))
 
     def loss(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -103,9 +103,13 @@ class UniSignModel(Seq2SeqModel):
         texts = [t.strip() for t in self.tokenizer.batch_decode(out.sequences,
                                                                 skip_special_tokens=True)]
         scores = out.sequences_scores.view(len(batch), n).tolist()
-        return [[self.class_of.get(t, t) for t in ranked_candidates(texts[i * n:(i + 1) * n],
-                                                                     scores[i])]
-                for i in range(len(batch))]
+        return [list(dict.fromkeys(self.as_class(t) for t in ranked_candidates(
+            texts[i * n:(i + 1) * n], scores[i]))) for i in range(len(batch))]
+
+    def as_class(self, text: str) -> str:
+        """The class whose target a generated text is, else the text marked with a leading
+        '?' (so that a generation equal to some gloss but to no class's text never counts)."""
+        return self.class_of.get(text, f"?{text}")
 
 
 def build_model(cfg: dict[str, Any], spec: TaskSpec, texts: Sequence[str], language: str,
