@@ -16,6 +16,8 @@ from harness.trainer import StageConfig, Trainer
 class Loader:
     """Two batches an epoch of a model that needs no data."""
 
+    batch_size = 1
+
     def __len__(self) -> int:
         return 2
 
