@@ -63,7 +63,7 @@ def environment(device: str) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "argv": sys.argv,
     }
-    for pkg in ("numpy", "transformers", "mmengine", "sacrebleu", "jiwer", "mlflow"):
+    for pkg in ("numpy", "transformers", "sacrebleu", "jiwer", "mlflow"):
         env[pkg] = _pkg_version(pkg)
     if device.startswith("cuda") and torch.cuda.is_available():
         env["gpu"] = torch.cuda.get_device_name(0)

@@ -1,6 +1,7 @@
 """Sweeps: a grid of cells from one spec file, submitted through submitit, safe to repeat.
 
-A spec (YAML, or a python file read with mmengine's Config like the presets) names::
+A spec (YAML, or a python file read like the presets: ``harness.config.read_config_file``)
+names::
 
     name: sigma_synth_islr          # default: the file's stem
     methods: [scratch, sigma]
@@ -167,15 +168,10 @@ def _read(path: Path) -> Any:
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
     if path.suffix == ".py":
-        from mmengine.config import Config
+        from harness.config import read_config_file
 
-        try:
-            raw = Config.fromfile(str(path), format_python_code=False).to_dict()
-            raw = {k: v for k, v in raw.items() if not k.startswith("_")}  # helpers
-            return json.loads(json.dumps(raw))  # plain JSON values (tuples become lists)
-        except Exception as exc:  # a user's file: any failure is theirs to fix
-            raise ConfigError(f"{path}: does not load: {exc.__class__.__name__}: "
-                              f"{' '.join(str(exc).split())}") from None
+        raw = read_config_file(path)
+        return {k: v for k, v in raw.items() if not k.startswith("_")}  # helpers
     raise UserError(f"sweep spec {path}: expected a .yaml, .yml or .py file")
 
 
