@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.metrics import protocols
-from harness.benchmark import Benchmark, Scores
+from harness.benchmark import Benchmark
+from harness.metric import MetricProtocol
 
 
 class ScoredBenchmark(Benchmark):
@@ -22,11 +23,7 @@ class ScoredBenchmark(Benchmark):
         super().__init__(cfg, root)
         self.metric_protocol()
 
-    def metric_protocol(self, name: str | None = None) -> protocols.Protocol:
+    def metric_protocol(self, name: str | None = None) -> MetricProtocol:
         """The protocol ``name``, or this benchmark's default, checked against its task."""
         return protocols.resolve(self.task, self.cfg.get("eval", {}), self.language, self.name,
                                  name)
-
-    def score(self, predictions: dict[str, Any], references: dict[str, str]) -> Scores:
-        """Score predictions against references with this benchmark's metric protocol."""
-        return self.metric_protocol().score(predictions, references, self.cfg.get("eval", {}))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.errors import DataError, UserError
+from harness.metric import MetricProtocol, Scores
 from harness.store import PoseStore
 from harness.tasks import TaskSpec
 
@@ -27,19 +27,11 @@ def shortfall(completeness: dict[str, Any]) -> str:
                      if v["expected"] is not None and v["found"] < v["expected"])
 
 
-@dataclass
-class Scores:
-    """Metric values of one split with the signature of each metric family."""
-
-    metrics: dict[str, float]
-    signatures: dict[str, str] = field(default_factory=dict)
-
-
 class Benchmark:
     """A dataset adapter: where its prepared data lives, its task spec and its metric protocol.
 
-    Subclasses set the class attributes and implement ``score``; adapters for data the
-    harness generates override ``open`` to prepare on first use.
+    Subclasses set the class attributes and implement ``metric_protocol``; adapters for
+    data the harness generates override ``open`` to prepare on first use.
     """
 
     name: ClassVar[str]
@@ -142,6 +134,11 @@ class Benchmark:
         return {store.clips[i].id: getattr(store.clips[i], field_name)
                 for i in store.split(split)}
 
+    def metric_protocol(self, name: str | None = None) -> MetricProtocol:
+        """The metric protocol ``name`` of this benchmark's task, or its default (its
+        ``eval.protocol``), checked against its task and ``eval`` options."""
+        raise NotImplementedError
+
     def score(self, predictions: dict[str, Any], references: dict[str, str]) -> Scores:
         """Score predictions against references with this benchmark's metric protocol."""
-        raise NotImplementedError
+        return self.metric_protocol().score(predictions, references, self.cfg.get("eval", {}))

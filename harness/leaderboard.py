@@ -9,7 +9,9 @@ files under ``--results``, which fill in cells the store does not have (see
 
 A row is one (benchmark incl. subset, benchmark version, metric signature, method, config
 hash): its seed count, mean ± sample standard deviation and 95% confidence interval
-(Student's t over the seeds) of the task's headline metrics, the number a paper reports for
+(Student's t over the seeds) of the headline metrics of its metric protocol (the protocol
+the signature names, ``harness.metric``: which metrics, the main one, its direction), the
+number a paper reports for
 that method and benchmark where the curated ``reported.csv`` (the harness's
 ``leaderboards/reported.csv`` wherever the pages go, or ``--reported``) has one for the same
 method as published (no variant), split, input modalities and metric protocol
@@ -49,18 +51,16 @@ from urllib.parse import unquote, urlparse
 from harness import atomic
 from harness.benchmark import shortfall
 from harness.errors import DataError, UserError
+from harness.metric import MetricProtocol, default_protocol, protocol_of
 from harness.provenance import SOURCE_ROOT
 from harness.records import Record, from_mlflow, from_results, select
-from harness.summary import HEADLINE, _changes, preset_values
+from harness.summary import config_changes, preset_values
 
 MIN_SEEDS = 3
 BASELINE = "scratch"
 TASK_TITLES = {"islr": "Isolated sign recognition (ISLR)",
                "cslr": "Continuous sign recognition (CSLR)",
                "slt": "Gloss-free sign language translation (SLT)"}
-#: The signature family that each task's headline metrics carry.
-FAMILY = {"islr": "topk", "cslr": "wer", "slt": "bleu"}
-LOWER_IS_BETTER = {"wer"}
 FRACTION = "data.train_fraction"
 #: Ablations every pre-training method has.
 COMMON_ABLATIONS = {"no pre-training": {"pretrain.epochs": 0}}
@@ -101,6 +101,10 @@ class Row:
     signature: str
     method: str
     config_hash: str
+    #: the headline metrics of its metric protocol, the main one first
+    headline: tuple[str, ...] = ()
+    #: whether a higher main metric is better
+    higher_is_better: bool = True
     label: str = ""  # the config switches where it departs from its method's usual config
     ablation: str = ""  # the name of the ablation it is, if it is one
     seeds: list[int] = field(default_factory=list)
@@ -116,6 +120,11 @@ class Row:
     #: why its number cannot stand beside a paper's (incomplete data, a preset not meant
     #: for the benchmark, uncommitted code, a variant); empty: it can
     marks: list[str] = field(default_factory=list)
+
+    @property
+    def main(self) -> str:
+        """The metric its table compares, plots and gives an interval for."""
+        return self.headline[0]
 
     @property
     def table(self) -> tuple[str, str, str]:
@@ -235,21 +244,26 @@ def _ablation_name(flat: dict[str, Any], reference: dict[str, Any],
 def build_rows(records: list[Record], split: str = "test") -> list[Row]:
     """Group finished cells into rows, sorted by task, benchmark, signature and method."""
     groups: dict[tuple[str, ...], list[Record]] = {}
+    protocols: dict[tuple[str, ...], MetricProtocol] = {}
     for rec in records:
         result = rec.result
         task = result["task"]
+        proto = protocol_of(result["signatures"], task)
         key = (task, bench_id(rec), str(result["benchmark"]["version"]),
-               result["signatures"].get(FAMILY[task], "-"), result["method"],
-               result["config_hash"])
+               result["signatures"].get(proto.family(proto.headline[0]), "-"),
+               result["method"], result["config_hash"])
         groups.setdefault(key, []).append(rec)
+        protocols[key] = proto  # one signature: one protocol
     rows = []
     for key, members in groups.items():
         members.sort(key=lambda r: r.result["seed"])
-        metrics = HEADLINE[key[0]]
-        values = {m: [r.result["metrics"][split][m] for r in members] for m in metrics}
+        proto = protocols[key]
+        values = {m: [r.result["metrics"][split][m] for r in members] for m in proto.headline}
         info = members[0].result.get("method_info") or {}
         bench = _bench_of(members[0])
-        rows.append(Row(*key, seeds=[r.result["seed"] for r in members],
+        rows.append(Row(*key, headline=proto.headline,
+                        higher_is_better=proto.higher_is_better(proto.headline[0]),
+                        seeds=[r.result["seed"] for r in members],
                         stats={m: Stat.of(v) for m, v in values.items()}, values=values,
                         fingerprints=sorted({r.result["benchmark"]["fingerprint"]
                                              for r in members}),
@@ -265,8 +279,8 @@ def build_rows(records: list[Record], split: str = "test") -> list[Row]:
         by_method.setdefault((row.bench, row.method), []).append(row)
     for same in by_method.values():
         prefer = _preset(same[0].method, same[0].records[0].result["preset"])
-        labels = _changes([r.records[0].config for r in same], [len(r.seeds) for r in same],
-                          prefer)
+        labels = config_changes([r.records[0].config for r in same],
+                                [len(r.seeds) for r in same], prefer)
         for row, label in zip(same, labels, strict=True):
             row.label = label
         reference = [r for r in same if not r.label]
@@ -443,13 +457,12 @@ def task_markdown(task: str, rows: list[Row], reported: list[Reported],
                   resamples: int = 1000, plots: dict[tuple[str, str, str], str] | None = None,
                   out: Path = Path(".")) -> str:
     """The markdown page of one task (local paths relative to its folder, ``out``)."""
-    metrics = HEADLINE[task]
-    main = metrics[0]
-    lower = main in LOWER_IS_BETTER
+    tables = sorted({r.table for r in rows})
+    main, better = _mains(task, [next(r for r in rows if r.table == t) for t in tables])
     lines = [f"# {TASK_TITLES[task]}", "",
              "Mean ± sample std over seeds (n), 95% confidence interval of the mean "
              f"(Student's t) for {main}; † marks fewer than {MIN_SEEDS} seeds. "
-             f"{'Lower' if lower else 'Higher'} {main} is better. `vs {BASELINE}`: the "
+             f"{better} is better. `vs {BASELINE}`: the "
              f"difference in {main} from the benchmark's `{BASELINE}` row and the p-value of "
              f"a paired bootstrap over the test clips ({resamples} resamples, seeds "
              f"averaged{_resolution(resamples)}), * where p < 0.05, - where a run has no "
@@ -463,9 +476,9 @@ def task_markdown(task: str, rows: list[Row], reported: list[Reported],
              "checkpoint was selected at on dev, of how many; ‡ where none beat the trivial "
              "prediction's dev score and the last was used. Generated by "
              "`python -m harness leaderboard`; do not edit by hand.", ""]
-    tables = sorted({r.table for r in rows})
     for bench, version, signature in tables:
         members = [r for r in rows if r.table == (bench, version, signature)]
+        metrics, main = members[0].headline, members[0].main
         lines += [f"## {bench} (version {version})", "", f"Signature: `{signature}`", ""]
         if plots and (bench, version, signature) in plots:
             lines += [f"![{bench}: {main} per method and seed](plots/"
@@ -502,6 +515,19 @@ def task_markdown(task: str, rows: list[Row], reported: list[Reported],
     if not tables:
         lines += ["No finished cells of this task yet.", ""]
     return "\n".join(lines)
+
+
+def _mains(task: str, firsts: list[Row]) -> tuple[str, str]:
+    """The main metric a page's tables compare (``bleu4``; ``bleu4 / chrf`` where tables of
+    several protocols differ in it) and which way is better (``Higher bleu4``), from a row
+    of each table (none: the task's default protocol)."""
+    found = [(r.main, r.higher_is_better) for r in firsts]
+    if not found:
+        default = default_protocol(task)
+        found = [(default.headline[0], default.higher_is_better(default.headline[0]))]
+    mains = list(dict.fromkeys(found))
+    better = ", ".join(f"{'higher' if higher else 'lower'} {metric}" for metric, higher in mains)
+    return " / ".join(metric for metric, _ in mains), better[0].upper() + better[1:]
 
 
 def _resolution(resamples: int) -> str:
@@ -692,8 +718,7 @@ def write_leaderboards(results: Path, out: Path, reported_path: Path | None = No
 
     if resamples:  # every cell with predictions read and resampled once, up front
         prefetch([r.folder for row in rows for r in row.records
-                  if r.predictions() is not None],
-                 {task: HEADLINE[task][0] for task in TASK_TITLES}, n_resamples=resamples)
+                  if r.predictions() is not None], n_resamples=resamples)
     with serial_blas():  # the paired comparisons: many small matrix products
         for task in TASK_TITLES:
             files[out / f"{task}.md"] = task_markdown(
@@ -714,7 +739,7 @@ def _plot(rows: list[Row]) -> bytes:
     """The PNG of one table's plotted rows."""
     from harness.plots import table_plot
 
-    return table_plot(rows, HEADLINE[rows[0].task][0])
+    return table_plot(rows, rows[0].main)
 
 
 class Forked:

@@ -261,7 +261,7 @@ def metrics(pairs: int) -> dict[str, float]:
     import jiwer
     from sacrebleu.metrics import BLEU
 
-    from benchmarks.metrics import protocols
+    from harness.metric import get_protocol
 
     rng = random.Random(0)
     words = [f"w{i}" for i in range(300)]
@@ -270,9 +270,9 @@ def metrics(pairs: int) -> dict[str, float]:
             refs.items()}
     ids = list(refs)
     out = {
-        "wer_s": _best(lambda: protocols.get("wer-plain").score(hyps, refs), 2),
+        "wer_s": _best(lambda: get_protocol("wer-plain").score(hyps, refs), 2),
         "jiwer_s": _best(lambda: jiwer.wer([refs[i] for i in ids], [hyps[i] for i in ids]), 2),
-        "bleu_rouge_s": _best(lambda: protocols.get("bleu-13a").score(hyps, refs), 2),
+        "bleu_rouge_s": _best(lambda: get_protocol("bleu-13a").score(hyps, refs), 2),
         "sacrebleu_s": _best(lambda: BLEU(force=True).corpus_score(
             [hyps[i] for i in ids], [[refs[i] for i in ids]]), 2),
         "pairs": pairs,
@@ -294,7 +294,7 @@ def write_cells(root: Path, configs: int = 20, seeds: int = 5, clips: int = 100,
     Config 0 is the preset and each other config changes one thing from it (lr, epochs, the
     labelled fraction or, for sigma, no pre-training), so the tables have main rows,
     comparisons with scratch, ablations, label-efficiency tables and plots."""
-    from benchmarks.metrics import protocols
+    from harness.metric import default_protocol
     from harness.results import SCHEMA_VERSION
     from harness.significance import write_statistics
 
@@ -307,8 +307,7 @@ def write_cells(root: Path, configs: int = 20, seeds: int = 5, clips: int = 100,
     rng = random.Random(0)
     n = 0
     for bench, task in benches.items():
-        proto = protocols.get({"islr": "islr-topk", "cslr": "wer-plain",
-                               "slt": "bleu-13a"}[task])
+        proto = default_protocol(task)
         for m, method in enumerate(("scratch", "sigma", "mslp", "ccl_slr", "uni_sign")):
             for c in range(configs):
                 chash = hashlib.sha256(f"{bench}{method}{c}".encode()).hexdigest()[:16]

@@ -1,8 +1,9 @@
 """A quick table of finished cells: mean and spread over seeds per configuration.
 
-``python -m harness summary --out DIR`` groups the result files under DIR by benchmark,
+``python -m harness summary --results DIR`` groups the result files under DIR by benchmark,
 method and config hash, and prints one markdown row per group with the mean, sample
-standard deviation and seed count of the task's headline metrics, and, per group, the config
+standard deviation and seed count of the headline metrics of the metric protocols the
+benchmark's cells were scored with (``harness.metric``), and, per group, the config
 keys where it departs from the most common value among the groups of its method (so
 ablations read as their switches). The
 leaderboards build on the same records with more care (signatures, reported numbers,
@@ -17,10 +18,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from harness.metric import protocol_of
 from harness.results import RESULT_FILE, problems
 from harness.tracking import flatten
-
-HEADLINE = {"islr": ("top1", "top5"), "cslr": ("wer",), "slt": ("bleu4", "rouge_l")}
 
 
 def finished_results(out: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -47,8 +47,8 @@ def preset_values(method: str, preset: str) -> dict[str, Any]:
         return {}
 
 
-def _changes(configs: list[dict[str, Any]], weights: list[int] | None = None,
-             prefer: dict[str, Any] | None = None) -> list[str]:
+def config_changes(configs: list[dict[str, Any]], weights: list[int] | None = None,
+                   prefer: dict[str, Any] | None = None) -> list[str]:
     """Per config, the keys whose value differs from the most common value of that key
     (counting each config ``weights[i]`` times, e.g. once per seed); a tie goes to the
     value in ``prefer`` (the method preset's), so that an ablation run as often as its full
@@ -70,7 +70,18 @@ def _changes(configs: list[dict[str, Any]], weights: list[int] | None = None,
                       if json.dumps(f.get(k), sort_keys=True) != common[k]) for f in flat]
 
 
+def headline(results: Iterable[dict[str, Any]]) -> list[str]:
+    """The headline metrics of the protocols that scored ``results``, in order, each once."""
+    out: list[str] = []
+    for result in results:
+        out += [m for m in protocol_of(result["signatures"], result["task"]).headline
+                if m not in out]
+    return out
+
+
 def _fmt(values: list[float]) -> str:
+    if not values:  # the metric is not one of this group's protocol
+        return "-"
     mean = statistics.fmean(values)
     if len(values) < 2:
         return f"{mean:.2f}"
@@ -88,13 +99,13 @@ def summary_table(results: Iterable[tuple[dict[str, Any], dict[str, Any]]], spli
     for bench in sorted({k[0] for k in groups}):
         keys = sorted(k for k in groups if k[0] == bench)
         task = groups[keys[0]][0][0]["task"]
-        metrics = HEADLINE[task]
+        metrics = headline(groups[k][0][0] for k in keys)
         changes = {}
         for method in {k[1] for k in keys}:  # config switches, compared within a method
             same = [k for k in keys if k[1] == method]
             prefer = preset_values(method, groups[same[0]][0][0].get("preset", "smoke"))
-            changes.update(zip(same, _changes([groups[k][0][1] for k in same],
-                                              [len(groups[k]) for k in same], prefer),
+            changes.update(zip(same, config_changes([groups[k][0][1] for k in same],
+                                                    [len(groups[k]) for k in same], prefer),
                                strict=True))
         lines.append(f"\n{bench} ({task}, {split}):\n")
         lines.append("| method | config | seeds | " + " | ".join(metrics) + " | config hash |")
@@ -103,7 +114,8 @@ def summary_table(results: Iterable[tuple[dict[str, Any], dict[str, Any]]], spli
             change = changes[key]
             rows = groups[key]
             seeds = sorted(r["seed"] for r, _ in rows)
-            cols = [_fmt([r["metrics"][split][m] for r, _ in rows]) for m in metrics]
+            cols = [_fmt([r["metrics"][split][m] for r, _ in rows if m in r["metrics"][split]])
+                    for m in metrics]
             lines.append(f"| {key[1]} | {change or '-'} | {len(seeds)} | " + " | ".join(cols)
                          + f" | {key[2]} |")
     return "\n".join(lines).lstrip("\n") + "\n"

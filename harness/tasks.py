@@ -21,14 +21,6 @@ TASKS: dict[str, str] = {
     "slt": "gloss-free sign language translation (BLEU, ROUGE-L)",
 }
 
-#: Metric that selects the checkpoint on the dev split, and whether higher is better.
-SELECTION: dict[str, tuple[str, bool]] = {
-    "islr": ("top1", True),
-    "cslr": ("wer", False),
-    "slt": ("bleu4", True),
-}
-
-
 def trivial_predictions(task: str, clip_ids: list[str], train_labels: list[str]
                         ) -> dict[str, Any]:
     """What a model that learned nothing predicts for ``clip_ids``: the training split's

@@ -20,7 +20,6 @@ from pose_format.utils.cocowholebody133_header import cocowholebody_components
 from benchmarks.formats import (
     DEFAULT_FPS,
     FORMATS,
-    READERS,
     Clip,
     ClipError,
     LabelRecord,
@@ -35,6 +34,7 @@ from benchmarks.formats._mediapipe import FACE_MESH_TO_IBUG, HAND_LANDMARKS, POS
 from harness.errors import DataError, UserError
 from harness.layouts import COCO_WHOLEBODY_133, FACE_OFFSET, LEFT_HAND_OFFSET, RIGHT_HAND_OFFSET
 from harness.pose import PoseSequence
+from harness.registry import POSE_FORMATS
 
 RNG = np.random.default_rng(0)
 F32 = np.float32
@@ -424,7 +424,7 @@ def test_unknown_or_ambiguous_sources_name_the_formats(tmp_path):
         read_clips(tmp_path / "mixed", "unisgn")
     with pytest.raises(DataError, match="cannot tell the label format"):
         read_labels(other)
-    assert set(FORMATS) == set(READERS)
+    assert set(FORMATS) == set(POSE_FORMATS.names())
 
 
 def test_per_clip_readers_stream_one_file_at_a_time(tmp_path):

@@ -394,12 +394,11 @@ def test_the_packaged_reported_numbers_are_found_wherever_the_pages_go(tracked, 
 
 
 def test_shipped_reported_file_parses_and_names_harness_metrics():
-    from harness.summary import HEADLINE
+    from harness.registry import PROTOCOLS
 
     shipped = read_reported(Path(__file__).parent.parent / "leaderboards" / "reported.csv")
     assert len(shipped) >= 35 and all(r.source for r in shipped)
-    names = {m for ms in HEADLINE.values() for m in ms} | {"top5", "pc_top1", "bleu1",
-                                                           "t2v_r1"}
+    names = {m for cls in PROTOCOLS.entries().values() for m in cls().metrics} | {"t2v_r1"}
     assert {r.metric for r in shipped} <= names
 
 
@@ -417,14 +416,14 @@ def test_cli_writes_the_pages_and_refuses_a_missing_folder(harness, tracked, tmp
 
 
 def test_a_tie_between_configs_goes_to_the_method_preset():
-    from harness.summary import _changes, preset_values
+    from harness.summary import config_changes, preset_values
 
     configs = [{"method": {"name": "sigma"}, "pretrain": {"epochs": 2}},
                {"method": {"name": "sigma"}, "pretrain": {"epochs": 0}}]
-    assert _changes(configs, [3, 3]) == ["pretrain.epochs=2", ""]  # no preference: sorted
+    assert config_changes(configs, [3, 3]) == ["pretrain.epochs=2", ""]  # no preference: sorted
     prefer = preset_values("sigma", "smoke")
     assert prefer["pretrain.epochs"] == 2
-    assert _changes(configs, [3, 3], prefer) == ["", "pretrain.epochs=0"]
+    assert config_changes(configs, [3, 3], prefer) == ["", "pretrain.epochs=0"]
 
 
 def test_forked_work_returns_its_value_and_raises_its_errors_here():

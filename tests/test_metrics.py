@@ -60,3 +60,37 @@ def test_rouge_l_by_hand():
 def test_character_level_tokenisation_for_chinese():
     proto = translation.TranslationProtocol("zh")
     assert translation.tokens("我们去商店", proto) == list("我们去商店")
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_corpus_bleu_of_summed_statistics_is_sacrebleus_compute_bleu_bit_for_bit(order):
+    """The vectorised corpus BLEU of the bootstrap gives the floats of sacrebleu's public
+    ``BLEU.compute_bleu`` (exp smoothing, no effective order): every row, exactly, with
+    empty orders, no matches, zero lengths and brevity penalties among them."""
+    import numpy as np
+    from sacrebleu.metrics import BLEU
+
+    rng = np.random.default_rng(order)
+    m = 3000
+    sys_len, ref_len = rng.integers(0, 400, m), rng.integers(1, 400, m)
+    total = np.stack([np.maximum(sys_len - n, 0) for n in range(order)], axis=1)
+    correct = (total * rng.random((m, order)) * (rng.random((m, 1)) > 0.1)).astype(int)
+    correct[rng.random((m, order)) < 0.1] = 0
+    sums = np.concatenate([sys_len[:, None], ref_len[:, None], correct, total], axis=1)
+    expected = [BLEU.compute_bleu(list(map(int, r[2:2 + order])), list(map(int, r[2 + order:])),
+                                  int(r[0]), int(r[1]), smooth_method="exp",
+                                  max_ngram_order=order).score for r in sums]
+    assert translation.corpus_bleu(sums.astype(float), order).tolist() == expected
+
+
+def test_bleu_statistics_summed_give_sacrebleus_corpus_bleu():
+    import numpy as np
+
+    refs = {"1": "the cat sat on the mat.", "2": "i went to the store yesterday.", "3": "ok"}
+    hyps = {"1": "The cat sat on a mat.", "2": "i went to store yesterday.", "3": ""}
+    for lowercase in (False, True):
+        proto = translation.TranslationProtocol("13a", lowercase=lowercase)
+        sums = np.array(translation.bleu_statistics(hyps, refs, proto), dtype=float).sum(0)
+        tool = sacrebleu.corpus_bleu(list(hyps.values()), [list(refs.values())],
+                                     lowercase=lowercase)
+        assert translation.corpus_bleu(sums[None], 4)[0] == tool.score

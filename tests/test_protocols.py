@@ -17,9 +17,9 @@ import pytest
 
 from benchmarks._common import ScoredBenchmark
 from benchmarks.metrics import phoenix, protocols, wer
-from benchmarks.metrics.protocols import PROTOCOLS
 from harness.errors import ConfigError, DataError
-from harness.registry import BENCHMARKS
+from harness.metric import get_protocol
+from harness.registry import BENCHMARKS, PROTOCOLS
 from harness.runner import resolve_bench_config
 
 SACREBLEU = Path(sys.executable).parent / "sacrebleu"
@@ -89,7 +89,7 @@ def test_bleu_equals_sacrebleu_command_line(tmp_path, protocol, kind, tokenize):
     refs, hyps = generated(kind)
     expected = cli_bleu(tmp_path, refs, hyps, tokenize)
     ids = [f"c{i}" for i in range(len(refs))]
-    scores = PROTOCOLS[protocol].score(dict(zip(ids, hyps, strict=True)),
+    scores = get_protocol(protocol).score(dict(zip(ids, hyps, strict=True)),
                                        dict(zip(ids, refs, strict=True)))
     for name, value in expected.items():
         assert scores.metrics[name] == pytest.approx(value, abs=1e-5), name
@@ -113,7 +113,7 @@ def test_chinese_translation_defaults_to_character_level_bleu():
     assert bench.metric_protocol().name == "bleu-char"
     hyp, ref = {"1": "今天天气不好"}, {"1": "今天天气很好"}
     chars = bench.score(hyp, ref)
-    words = PROTOCOLS["bleu-13a"].score(hyp, ref)
+    words = get_protocol("bleu-13a").score(hyp, ref)
     assert chars.metrics["bleu1"] == pytest.approx(100 * 5 / 6)  # 5 of 6 characters match
     assert words.metrics["bleu1"] == 0.0  # one unsplit "word" each, and they differ
     assert chars.metrics["rouge_l"] == pytest.approx(100 * 5 / 6)  # P = R = 5/6
@@ -129,7 +129,7 @@ def test_chinese_translation_defaults_to_character_level_bleu():
     ("bleu-char", 10, 12, 10),
 ])
 def test_rouge_l_uses_the_bleu_tokens(protocol, lcs, n_hyp, n_ref):
-    scores = PROTOCOLS[protocol].score({"1": "hello, world!"}, {"1": "hello world"})
+    scores = get_protocol(protocol).score({"1": "hello, world!"}, {"1": "hello world"})
     if lcs == 0:
         assert scores.metrics["rouge_l"] == 0.0
         return
@@ -148,7 +148,7 @@ def test_nmfs_split_by_hand(tmp_path, as_file):
     if as_file:
         confusing = tmp_path / "confusing.txt"
         confusing.write_text("A\nB\n\n", encoding="utf-8")
-    scores = PROTOCOLS["islr-nmfs-split"].score(NMFS_PREDS, NMFS_REFS,
+    scores = get_protocol("islr-nmfs-split").score(NMFS_PREDS, NMFS_REFS,
                                                 {"confusing_classes": confusing})
     assert scores.metrics == pytest.approx({
         "top1": 100 * 3 / 6, "top5": 100 * 5 / 6,                      # 1,4,6 | all but 3
@@ -160,9 +160,9 @@ def test_nmfs_split_by_hand(tmp_path, as_file):
 
 def test_nmfs_split_needs_confusing_classes_that_occur():
     with pytest.raises(ConfigError, match=r"needs eval\.confusing_classes"):
-        PROTOCOLS["islr-nmfs-split"].score(NMFS_PREDS, NMFS_REFS, {})
+        get_protocol("islr-nmfs-split").score(NMFS_PREDS, NMFS_REFS, {})
     with pytest.raises(DataError, match="no reference clip belongs to a confusing class"):
-        PROTOCOLS["islr-nmfs-split"].score(NMFS_PREDS, NMFS_REFS, {"confusing_classes": ["Q"]})
+        get_protocol("islr-nmfs-split").score(NMFS_PREDS, NMFS_REFS, {"confusing_classes": ["Q"]})
 
 
 @pytest.mark.parametrize(("hyp", "cleaned"), [
@@ -220,7 +220,8 @@ def test_every_protocol_signs_its_numbers_apart():
             "cslr": ({"1": "A B", "2": "C"}, {"1": "A B C", "2": "C"}),
             "slt": ({"1": "a cat sat .", "2": "hi"}, {"1": "the cat sat .", "2": "hi there"})}
     seen: dict[str, str] = {}
-    for name, proto in PROTOCOLS.items():
+    for name in PROTOCOLS.names():
+        proto = get_protocol(name)
         preds, refs = data[proto.task]
         scores = proto.score(preds, refs, {"confusing_classes": ["A"]} if proto.needs else {})
         assert set(scores.signatures) == set(proto.families)

@@ -18,9 +18,9 @@ import json
 import pytest
 
 from benchmarks.metrics import translation
-from benchmarks.metrics.protocols import PROTOCOLS
 from harness.errors import ConfigError
-from harness.registry import BENCHMARKS
+from harness.metric import get_protocol
+from harness.registry import BENCHMARKS, PROTOCOLS
 from harness.runner import resolve_bench_config
 
 #: The Uni-Sign commit whose ``external_metrics/Rouge.py`` gave the golden numbers.
@@ -60,20 +60,21 @@ def test_unisign_rouge_l_equals_the_release_per_pair(hyp, ref, golden):
     assert value / 100 == pytest.approx(golden, abs=1e-9)
 
 
-@pytest.mark.parametrize("protocol", ["bleu-13a", "bleu-none", "bleu-char"])
+@pytest.mark.parametrize("protocol", [n for n, cls in PROTOCOLS.entries().items()
+                                      if "rouge" in cls.choices])
 def test_unisign_rouge_l_equals_the_release_on_the_corpus_under_every_bleu_protocol(protocol):
-    scores = PROTOCOLS[protocol].score(HYPS, REFS, {"rouge": "unisign"})
+    scores = get_protocol(protocol).score(HYPS, REFS, {"rouge": "unisign"})
     assert scores.metrics["rouge_l"] / 100 == pytest.approx(GOLDEN_CORPUS, abs=1e-9)
-    lower = PROTOCOLS[protocol].score(HYPS, REFS, {"rouge": "unisign", "lowercase": True})
+    lower = get_protocol(protocol).score(HYPS, REFS, {"rouge": "unisign", "lowercase": True})
     assert lower.metrics["rouge_l"] / 100 == pytest.approx(GOLDEN_CORPUS_LOWER, abs=1e-9)
     # the BLEU numbers do not depend on the ROUGE-L definition
-    default = PROTOCOLS[protocol].score(HYPS, REFS, {})
+    default = get_protocol(protocol).score(HYPS, REFS, {})
     assert {m: v for m, v in scores.metrics.items() if m != "rouge_l"} == \
         {m: v for m, v in default.metrics.items() if m != "rouge_l"}
 
 
 def test_the_default_is_bleu_tokens_and_unchanged():
-    proto = PROTOCOLS["bleu-13a"]
+    proto = get_protocol("bleu-13a")
     default = proto.score(HYPS, REFS, {})
     named = proto.score(HYPS, REFS, {"rouge": "bleu-tokens", "rouge_beta": 1.2})
     assert default == named
@@ -89,13 +90,13 @@ def test_the_default_is_bleu_tokens_and_unchanged():
 
 
 def test_unisign_is_signed_on_every_family():
-    scores = PROTOCOLS["bleu-char"].score(HYPS, REFS, {"rouge": "unisign"})
+    scores = get_protocol("bleu-char").score(HYPS, REFS, {"rouge": "unisign"})
     assert scores.signatures["rouge_l"] == ("protocol:bleu-char|version:1|rouge:unisign|"
                                             "metric:rouge-l|def:unisign|tok:split-space|"
                                             "lc:False|beta:p/r|agg:sentence-mean")
     assert scores.signatures["bleu"].startswith("protocol:bleu-char|version:1|rouge:unisign|"
                                                 "nrefs:1|")
-    default = PROTOCOLS["bleu-char"].score(HYPS, REFS, {})
+    default = get_protocol("bleu-char").score(HYPS, REFS, {})
     assert set(scores.signatures.values()).isdisjoint(default.signatures.values())
 
 
@@ -135,7 +136,7 @@ def test_score_cli_takes_the_definition_and_keeps_the_texts_as_written(harness, 
     plain = harness(*args, "--json", timeout=120)
     assert plain.code == 0, plain.err
     assert json.loads(plain.out)["metrics"] == pytest.approx(
-        PROTOCOLS["bleu-13a"].score(HYPS, REFS, {}).metrics)
+        get_protocol("bleu-13a").score(HYPS, REFS, {}).metrics)
     wrong = harness(*args, "--set", "+eval.rouge=coco", timeout=120)
     assert wrong.code == 2 and len(wrong.error_lines) == 1, wrong.err
     assert "eval.rouge='coco' is not a ROUGE-L definition" in wrong.err

@@ -16,7 +16,7 @@ import jiwer
 import pytest
 
 from benchmarks.metrics import phoenix, wer
-from benchmarks.metrics.protocols import PROTOCOLS
+from harness.metric import get_protocol
 
 # Reference glosses as the official ground truth writes them (cleaned, __ON__/__OFF__ kept).
 REF_VOCAB = ["REGEN", "SONNE", "WOLKE", "NORD", "SUED", "MORGEN", "IX", "WIE-AUSSEHEN",
@@ -101,7 +101,7 @@ def test_phoenix_wer_equals_sclite(tmp_path, protocol, clean):
     cor, sub, dele, ins = (sum(v[i] for v in expected.values()) for i in range(4))
     refs = {str(k): ref for k, (ref, _) in enumerate(pairs)}
     hyps = {str(k): hyp for k, (_, hyp) in enumerate(pairs)}
-    scores = PROTOCOLS[protocol].score(hyps, refs)
+    scores = get_protocol(protocol).score(hyps, refs)
     n = cor + sub + dele
     assert scores.metrics["wer"] == pytest.approx(100 * (sub + dele + ins) / n, abs=1e-9)
     assert scores.metrics["sub"] == pytest.approx(100 * sub / n, abs=1e-9)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.metrics.protocols import PROTOCOLS
+from harness.metric import get_protocol
 
 
 def write(path: Path, content: str | bytes | dict | list) -> Path:
@@ -98,7 +98,7 @@ def test_slt_csv_with_13a_and_pre_tokenised_protocols(harness, tmp_path):
                      "--hyp", str(hyp), "--json")
         assert done.code == 0, done.err
         report = json.loads(done.out)
-        expected = PROTOCOLS[protocol].score(hyps, refs, {"rouge_beta": 1.2})
+        expected = get_protocol(protocol).score(hyps, refs, {"rouge_beta": 1.2})
         assert report["metrics"] == pytest.approx(expected.metrics)
         assert report["signatures"]["bleu4"] == expected.signatures["bleu"]
         assert report["signatures"]["rouge_l"] == expected.signatures["rouge_l"]
@@ -220,7 +220,7 @@ def test_unisign_dumps_score_as_the_same_clips_in_jsonl(harness, tmp_path):
     assert got["formats"] == {"ref": "unisign", "hyp": "unisign"}
     assert got["clips"] == want["clips"] == len(UNISIGN_CLIPS)
     assert got["metrics"] == want["metrics"] and got["signatures"] == want["signatures"]
-    expected = PROTOCOLS["bleu-13a"].score(hyps, refs, {"rouge_beta": 1.2})
+    expected = get_protocol("bleu-13a").score(hyps, refs, {"rouge_beta": 1.2})
     assert got["metrics"] == pytest.approx(expected.metrics)
     # named as lines, the same files are whole lines matched by line number, prefixes included
     lines = score(harness, "--bench", "how2sign", "--format", "lines", "--ref", str(ref),
@@ -229,7 +229,7 @@ def test_unisign_dumps_score_as_the_same_clips_in_jsonl(harness, tmp_path):
     report = json.loads(lines.out)
     assert report["formats"] == {"ref": "lines", "hyp": "lines"}
     by_line = [dict(enumerate(p.read_text().splitlines())) for p in (ref, hyp)]
-    as_lines = PROTOCOLS["bleu-13a"].score(by_line[1], by_line[0], {"rouge_beta": 1.2})
+    as_lines = get_protocol("bleu-13a").score(by_line[1], by_line[0], {"rouge_beta": 1.2})
     assert report["metrics"] == pytest.approx(as_lines.metrics)
 
 

@@ -346,7 +346,8 @@ def test_prefetching_changes_no_comparison(tmp_path):
     forget_cells()
     expected = [compare_cells(a, b, "bleu4", n_resamples=200) for a, b in pairs]
     forget_cells()
-    assert significance.prefetch(cells, {"slt": "bleu4"}, workers=2, n_resamples=200) == 29
+    assert significance.prefetch(cells, {"bleu-13a": "bleu4"}, workers=2,
+                                 n_resamples=200) == 29
     scored_here = []
     significance._ADDED = scored_here  # what compare_cells computes from here on
     try:
@@ -406,7 +407,7 @@ def test_stored_statistics_give_the_comparison_of_the_predictions(tmp_path):
     stats_file.write_text("{not json")
     forget_cells()
     assert compare_cells(stored[:2], stored[2:], "bleu4", n_resamples=300) == expected
-    assert doc["clips"] == 50 and doc["lowercase"] is False
+    assert doc["clips"] == 50 and doc["options"] == {}
 
 
 def test_stored_statistics_still_say_which_clips_differ(tmp_path, islr_refs):

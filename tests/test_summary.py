@@ -5,7 +5,8 @@ from harness.summary import summary_table
 
 def cell(method, seed, top1, chash, cfg):
     result = {"bench": "synth-islr", "task": "islr", "method": method, "seed": seed,
-              "config_hash": chash, "metrics": {"test": {"top1": top1, "top5": 99.0}}}
+              "config_hash": chash, "metrics": {"test": {"top1": top1, "top5": 99.0}},
+              "signatures": {"topk": "protocol:islr-topk|version:1"}}
     return result, {"method": {"name": method}, "bench": {"name": "synth-islr"}, **cfg}
 
 

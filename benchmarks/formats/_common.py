@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -30,6 +30,22 @@ class Clip:
     id: str
     pose: PoseSequence
     source: str
+
+
+class PoseFormat:
+    """A pose format the field publishes, registered in ``harness.registry.POSE_FORMATS`` by
+    the module that reads it (one module per format)."""
+
+    name: ClassVar[str]  # set by POSE_FORMATS.register
+    #: where it stands where formats are listed (messages, ``--format`` choices)
+    rank: ClassVar[int]
+    #: ``read(path, *, default_fps, frame_size, errors)``: the clips of a source
+    read: ClassVar[Callable[..., Iterator[Clip]]]
+
+
+def ranked(entries: Mapping[str, Any]) -> tuple[str, ...]:
+    """The names of registered formats in the order of their ``rank``."""
+    return tuple(sorted(entries, key=lambda name: entries[name].rank))
 
 
 class ClipError(DataError):

@@ -19,11 +19,11 @@ import pickletools
 from pathlib import Path
 from typing import Any
 
-from benchmarks.formats._common import PICKLE_SUFFIXES, clip_files
+from benchmarks.formats._common import PICKLE_SUFFIXES, clip_files, ranked
 from harness.errors import DataError, UserError
+from harness.registry import POSE_FORMATS
 from harness.safe_pickle import load_pickle
 
-FORMATS = ("unisign", "slrt", "pyskl", "openhands", "pose")
 POSE_SUFFIX = ".pose"
 _PEEK_OPCODES = 256
 _STRINGS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "SHORT_BINSTRING",
@@ -36,11 +36,11 @@ _PER_CLIP = {"scores": "unisign", "confidences": "openhands"}
 def undetected(path: Path, reason: str) -> DataError:
     """The one-line error for a source whose format cannot be told."""
     return DataError(f"{path}: cannot tell the pose format ({reason}); pass --format with one "
-                     f"of: {', '.join(FORMATS)}")
+                     f"of: {', '.join(ranked(POSE_FORMATS.entries()))}")
 
 
 def detect_format(path: str | Path) -> str:
-    """The pose format of a file or folder: one of FORMATS, or a DataError naming them."""
+    """The pose format of a file or folder (a registered one), or a DataError naming them."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path} does not exist")

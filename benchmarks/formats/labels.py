@@ -1,6 +1,7 @@
 """Label files: clip id -> split, gloss, text, signer and frame range.
 
-Readable formats (``read_labels`` detects which when not told):
+Readable formats (each registered in ``harness.registry.LABEL_FORMATS``; ``read_labels``
+detects which when not told):
 
 - ``unisign``: Uni-Sign's gzip-pickled dicts ``{clip: {name, gloss, text, video_path}}``, one
   file per split named by its suffix (``labels.train``, ``labels-2000.dev``, ...); a folder
@@ -28,15 +29,15 @@ import csv
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from benchmarks.formats._common import canonical_id
 from benchmarks.formats.detect import peek_pickle
 from benchmarks.formats.pyskl import load as load_pyskl
 from harness.errors import DataError, UserError
+from harness.registry import LABEL_FORMATS
 from harness.safe_pickle import load_pickle
 
-LABEL_FORMATS = ("unisign", "wlasl", "phoenix2014t", "phoenix2014", "pyskl")
 SPLITS = {"train": "train", "val": "dev", "dev": "dev", "test": "test"}
 PHOENIX_COLUMNS = {
     "phoenix2014t": ("name", "video", "start", "end", "speaker", "orth", "translation"),
@@ -72,6 +73,20 @@ class LabelRecord:
         return data
 
 
+class LabelFormat:
+    """A label file format, registered in ``harness.registry.LABEL_FORMATS`` here."""
+
+    name: ClassVar[str]  # set by LABEL_FORMATS.register
+    #: where it stands where formats are listed
+    rank: ClassVar[int]
+    #: whether ``subset=N`` (the first N glosses of the file) applies
+    subsets: ClassVar[bool] = False
+
+    def read(self, path: Path, subset: int | None) -> dict[str, LabelRecord]:
+        """Label records by clip id from a file or folder of this format."""
+        raise NotImplementedError
+
+
 def normalise_split(name: str) -> str:
     """The harness's name for a split (``val`` -> ``dev``); unknown names stay as they are."""
     return SPLITS.get(str(name).strip().lower(), str(name).strip())
@@ -84,17 +99,12 @@ def read_labels(path: str | Path, format: str | None = None, *,
     if not path.exists():
         raise UserError(f"label path {path} does not exist")
     fmt = format or detect_label_format(path)
-    if subset is not None and fmt != "wlasl":
-        raise UserError(f"a gloss subset applies to WLASL labels, not to {fmt}")
-    if fmt == "unisign":
-        return read_unisign_labels(path)
-    if fmt == "wlasl":
-        return read_wlasl(path, subset)
-    if fmt in PHOENIX_COLUMNS:
-        return read_phoenix(path, fmt)
-    if fmt == "pyskl":
-        return read_pyskl_labels(path)
-    raise UserError(f"unknown label format {fmt!r}; known: {', '.join(LABEL_FORMATS)}")
+    reader = LABEL_FORMATS.get(fmt)()
+    if subset is not None and not reader.subsets:
+        takes = [name for name, cls in LABEL_FORMATS.entries().items() if cls.subsets]
+        raise UserError(f"a gloss subset applies to {' and '.join(takes)} labels, not to "
+                        f"{fmt}")
+    return reader.read(path, subset)
 
 
 def detect_label_format(path: str | Path) -> str:
@@ -173,6 +183,17 @@ def read_unisign_labels(path: str | Path) -> dict[str, LabelRecord]:
     return records
 
 
+@LABEL_FORMATS.register("unisign")
+class UniSignLabels(LabelFormat):
+    """Uni-Sign's gzip-pickled label dicts, one file per split."""
+
+    rank = 0
+
+    def read(self, path: Path, subset: int | None) -> dict[str, LabelRecord]:
+        """Records from Uni-Sign label files."""
+        return read_unisign_labels(path)
+
+
 # -- WLASL ------------------------------------------------------------------------------------
 def read_wlasl(path: str | Path, subset: int | None = None) -> dict[str, LabelRecord]:
     """Records from ``WLASL_v0.3.json``; ``subset`` keeps the first N glosses (WLASL-N)."""
@@ -206,6 +227,18 @@ def read_wlasl(path: str | Path, subset: int | None = None) -> dict[str, LabelRe
                                 f"({type(exc).__name__}: {exc})") from None
             _add(records, record)
     return records
+
+
+@LABEL_FORMATS.register("wlasl")
+class WlaslLabels(LabelFormat):
+    """``WLASL_v0.3.json``; a subset keeps the first N glosses."""
+
+    rank = 1
+    subsets = True
+
+    def read(self, path: Path, subset: int | None) -> dict[str, LabelRecord]:
+        """Records from the WLASL JSON (of the first ``subset`` glosses)."""
+        return read_wlasl(path, subset)
 
 
 # -- Phoenix ----------------------------------------------------------------------------------
@@ -280,6 +313,28 @@ def _phoenix_record(row: dict[str, str], split: str, file: Path, line: int) -> L
                        signer=row["signer"].strip(), source=str(file))
 
 
+class PhoenixLabels(LabelFormat):
+    """A Phoenix release's corpus CSVs (the registered name is the variant)."""
+
+    def read(self, path: Path, subset: int | None) -> dict[str, LabelRecord]:
+        """Records from the release's corpus CSVs."""
+        return read_phoenix(path, self.name)
+
+
+@LABEL_FORMATS.register("phoenix2014t")
+class Phoenix2014TLabels(PhoenixLabels):
+    """PHOENIX-2014-T's corpus CSVs."""
+
+    rank = 2
+
+
+@LABEL_FORMATS.register("phoenix2014")
+class Phoenix2014Labels(PhoenixLabels):
+    """Phoenix-2014's corpus CSVs."""
+
+    rank = 3
+
+
 # -- pyskl ------------------------------------------------------------------------------------
 def read_pyskl_labels(path: str | Path) -> dict[str, LabelRecord]:
     """Records from a pyskl annotation pickle: split, label (as a string) and frame count."""
@@ -301,3 +356,14 @@ def read_pyskl_labels(path: str | Path) -> dict[str, LabelRecord]:
                                   frame_range=(0, int(total)) if total is not None else None,
                                   source=str(file)))
     return records
+
+
+@LABEL_FORMATS.register("pyskl")
+class PysklLabels(LabelFormat):
+    """The labels inside a pyskl annotation pickle."""
+
+    rank = 4
+
+    def read(self, path: Path, subset: int | None) -> dict[str, LabelRecord]:
+        """Records from a pyskl annotation pickle."""
+        return read_pyskl_labels(path)

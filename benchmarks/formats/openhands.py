@@ -20,6 +20,7 @@ from benchmarks.formats import _mediapipe
 from benchmarks.formats._common import (
     DEFAULT_FPS,
     ClipError,
+    PoseFormat,
     as_array,
     build_pose,
     check_shape,
@@ -28,6 +29,7 @@ from benchmarks.formats._common import (
     per_clip_reader,
 )
 from harness.pose import PoseSequence
+from harness.registry import POSE_FORMATS
 
 FORMAT = "openhands"
 ESTIMATOR = "MediaPipe Holistic (OpenHands)"
@@ -63,3 +65,11 @@ def read_clip(file: Path, clip_id: str, *, fps: float = DEFAULT_FPS,
 
 read = per_clip_reader(
     read_clip, "Clips from a folder of OpenHands per-clip pickles (or one such file).")
+
+
+@POSE_FORMATS.register(FORMAT)
+class OpenHandsPoses(PoseFormat):
+    """OpenHands: one MediaPipe pickle per clip."""
+
+    rank = 3
+    read = staticmethod(read)

@@ -31,6 +31,7 @@ import numpy as np
 from benchmarks.formats._common import (
     DEFAULT_FPS,
     ClipError,
+    PoseFormat,
     build_pose,
     missing_points,
     per_clip_reader,
@@ -39,6 +40,7 @@ from benchmarks.formats.pose_layouts import LAYOUTS, Point, SourceLayout, layout
 from harness.errors import DataError
 from harness.layouts import COCO_WHOLEBODY_133
 from harness.pose import PoseSequence
+from harness.registry import POSE_FORMATS
 
 FORMAT = "pose"
 SUFFIX = ".pose"
@@ -131,3 +133,11 @@ def _sources(components: list[tuple[str, list[str]]], clip_id: str, where: str
                                            f"components {names} is one of pose-format's "
                                            f"{layout.name} layout; convert it to that layout")
     return layout, sources
+
+
+@POSE_FORMATS.register(FORMAT)
+class PoseFiles(PoseFormat):
+    """pose-format's ``.pose`` files."""
+
+    rank = 4
+    read = staticmethod(read)

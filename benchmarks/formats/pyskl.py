@@ -24,6 +24,7 @@ from benchmarks.formats._common import (
     Clip,
     ClipError,
     Entry,
+    PoseFormat,
     as_array,
     build_pose,
     canonical_id,
@@ -33,6 +34,7 @@ from benchmarks.formats._common import (
 from benchmarks.formats.detect import single_pickle
 from harness.errors import DataError
 from harness.pose import PoseSequence
+from harness.registry import POSE_FORMATS
 from harness.safe_pickle import load_pickle
 
 FORMAT = "pyskl"
@@ -98,3 +100,11 @@ def _pose(ann: Any, clip_id: str, where: str, file: Path, fps: float,
                   "fps_source": "default"}
     return build_pose(kp, score, coord_space="pixel", fps=fps, frame_size=frame_size,
                       provenance=provenance)
+
+
+@POSE_FORMATS.register(FORMAT)
+class PysklPoses(PoseFormat):
+    """pyskl annotation pickles (with their own labels)."""
+
+    rank = 2
+    read = staticmethod(read)

@@ -22,6 +22,7 @@ from benchmarks.formats._common import (
     Clip,
     ClipError,
     Entry,
+    PoseFormat,
     as_array,
     build_pose,
     canonical_id,
@@ -31,6 +32,7 @@ from benchmarks.formats._common import (
 from benchmarks.formats.detect import single_pickle
 from harness.errors import DataError
 from harness.pose import PoseSequence
+from harness.registry import POSE_FORMATS
 from harness.safe_pickle import load_pickle
 
 FORMAT = "slrt"
@@ -77,3 +79,11 @@ def _pose(value: Any, clip_id: str, where: str, name: str, file: Path, fps: floa
                   "source_frames": int(arr.shape[0]), "fps_source": "default"}
     return build_pose(arr[..., :2], arr[..., 2], coord_space="pixel", fps=fps,
                       frame_size=frame_size, provenance=provenance)
+
+
+@POSE_FORMATS.register(FORMAT)
+class SlrtPoses(PoseFormat):
+    """SLRT's releases: one HRNet keypoint pickle per dataset."""
+
+    rank = 1
+    read = staticmethod(read)

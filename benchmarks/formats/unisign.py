@@ -28,6 +28,7 @@ import numpy as np
 from benchmarks.formats._common import (
     DEFAULT_FPS,
     ClipError,
+    PoseFormat,
     as_array,
     build_pose,
     check_shape,
@@ -35,6 +36,7 @@ from benchmarks.formats._common import (
     per_clip_reader,
 )
 from harness.pose import PoseSequence
+from harness.registry import POSE_FORMATS
 
 FORMAT = "unisign"
 ESTIMATOR = "RTMPose COCO-WholeBody (Uni-Sign release)"
@@ -123,3 +125,11 @@ def _frame_range(data: dict[str, Any], total: int, clip_id: str, where: str) -> 
         raise ClipError(clip_id, "frames", f"{where}: clip has zero frames (start = end = "
                                            f"{start})")
     return start, end
+
+
+@POSE_FORMATS.register(FORMAT)
+class UniSignPoses(PoseFormat):
+    """Uni-Sign's releases: one RTMPose pickle per clip."""
+
+    rank = 0
+    read = staticmethod(read)

@@ -31,8 +31,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from benchmarks.metrics.recognition import _check_ids
-from benchmarks.metrics.wer import reference_words, sclite_wer
+from benchmarks.metrics.recognition import check_ids
+from benchmarks.metrics.wer import reference_words, sclite_counts, sclite_wer
 
 EMPTY = "[EMPTY]"
 
@@ -98,10 +98,20 @@ def phoenix_wer(predictions: Mapping[str, str], references: Mapping[str, str],
                 corpus: str) -> dict[str, float]:
     """Corpus WER (percent, with sub/del/ins) of cleaned hypotheses against the references as
     given, aligned as sclite aligns; ``corpus`` picks the clean-up (a key of CLEANERS)."""
-    _check_ids(predictions, references)
+    check_ids(predictions, references)
     clean = CLEANERS[corpus]
     refs = reference_words(references)
     return sclite_wer((refs[c], clean(predictions[c])) for c in references)
+
+
+def phoenix_errors(predictions: Mapping[str, str], references: Mapping[str, str],
+                   corpus: str) -> list[tuple[int, int]]:
+    """Per clip (in the order of ``references``): word errors of sclite's alignment of the
+    cleaned hypothesis, and reference words; summed, ``phoenix_wer`` is their ratio."""
+    clean = CLEANERS[corpus]
+    edits = [sclite_counts(words, clean(predictions[c]))
+             for c, words in reference_words(references).items()]
+    return [(e.sub + e.dele + e.ins, e.ref_words) for e in edits]
 
 
 def details(corpus: str) -> str:

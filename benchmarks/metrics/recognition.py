@@ -47,10 +47,17 @@ def split_topk(predictions: Mapping[str, Sequence[str]], references: Mapping[str
     return out
 
 
+def hit_statistics(predictions: Mapping[str, Sequence[str]], references: Mapping[str, str],
+                   k: int) -> list[tuple[int, int]]:
+    """Per clip (in the order of ``references``): whether its label is among its first k
+    predictions, and 1 (the clip): summed, ``100 * hits / clips`` is top-k."""
+    return [(int(label in list(predictions[clip])[:k]), 1) for clip, label in references.items()]
+
+
 def _hits(predictions: Mapping[str, Sequence[str]], references: Mapping[str, str],
           ks: Sequence[int]) -> dict[int, dict[str, list[bool]]]:
     """Per k and reference class, whether each clip's label is in its first k predictions."""
-    _check_ids(predictions, references)
+    check_ids(predictions, references)
     hits: dict[int, dict[str, list[bool]]] = {k: defaultdict(list) for k in ks}
     for clip, label in references.items():
         if not label.strip():
@@ -68,7 +75,8 @@ def _percent(per_class: Mapping[str, list[bool]]) -> float:
         len(v) for v in per_class.values())
 
 
-def _check_ids(predictions: Mapping[str, object], references: Mapping[str, object]) -> None:
+def check_ids(predictions: Mapping[str, object], references: Mapping[str, object]) -> None:
+    """Fail unless there are references and each has a prediction."""
     if not references:
         raise ValueError("no references to score")
     missing = [c for c in references if c not in predictions]

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 
-from benchmarks.metrics.recognition import _check_ids
+from benchmarks.metrics.recognition import check_ids
 from harness.errors import DataError
 
 _SUB, _DEL, _INS = 4, 3, 3  # sclite's default costs; a correct word costs 0
@@ -112,12 +112,26 @@ def plain_wer(predictions: Mapping[str, str], references: Mapping[str, str]) -> 
     """WER in percent with jiwer on whitespace tokens, with its error counts."""
     import jiwer
 
-    _check_ids(predictions, references)
+    check_ids(predictions, references)
     words = reference_words(references)
     ids = list(references)
     out = jiwer.process_words([" ".join(words[c]) for c in ids],
                               [" ".join(predictions[c].split()) for c in ids])
     return EditCounts(out.hits, out.substitutions, out.deletions, out.insertions).rates()
+
+
+def plain_errors(predictions: Mapping[str, str], references: Mapping[str, str]
+                 ) -> list[tuple[int, int]]:
+    """Per clip (in the order of ``references``): word errors of jiwer's alignment on
+    whitespace words, and reference words; summed, ``plain_wer`` is their ratio."""
+    import jiwer
+
+    words = reference_words(references)
+    out = jiwer.process_words([" ".join(w) for w in words.values()],
+                              [" ".join(predictions[c].split()) for c in words])
+    return [(sum(max(c.ref_end_idx - c.ref_start_idx, c.hyp_end_idx - c.hyp_start_idx)
+                 for c in chunks if c.type != "equal"), len(w))
+            for chunks, w in zip(out.alignments, words.values(), strict=True)]
 
 
 def plain_details() -> str:
