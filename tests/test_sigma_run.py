@@ -39,7 +39,9 @@ def islr(harness):
 def test_pretraining_then_finetuning_is_recorded(islr):
     assert problems(islr) == []
     pre = islr["pretrain"]
-    assert pre["clips"] == 96 and pre["epochs"] == 2 and len(pre["history"]) == 2
+    # 1 in 20 of the 96 pairs is held out of pre-training for the grounding check
+    assert 80 <= pre["clips"] < 96 and pre["grounding"]["pairs"] == 96 - pre["clips"]
+    assert pre["epochs"] == 2 and len(pre["history"]) == 2
     assert islr["timings"]["pretrain"] > 0
     # the cell's fingerprint covers the benchmark store and the pre-training corpus
     assert islr["benchmark"]["fingerprint"] != islr["benchmark"]["store_fingerprint"]
@@ -126,10 +128,15 @@ def test_finetuning_models_continue_from_the_pretrained_weights():
     method = Sigma()
     pre = method.build_pretrainer(cfg, TaskSpec("pretrain", train_texts=texts))
     for task, spec in (("islr", TaskSpec("islr", classes=["A", "B"])),
+                       ("cslr", TaskSpec("cslr", classes=["A", "B"])),
                        ("slt", TaskSpec("slt", train_texts=["other text entirely ."] * 5))):
         model = method.build(cfg, spec, pretrained=pre)
         for name, value in pre.sign_encoder.state_dict().items():
             assert torch.equal(model.encoder.state_dict()[name], value), (task, name)
+        # the SGT encoder layers (both streams) and the empty text's encoding come along
+        for name, value in pre.sgt.state_dict().items():
+            assert torch.equal(model.encoder.sgt.state_dict()[name], value), (task, name)
+        assert torch.equal(model.encoder.empty_text.detach(), pre.empty_text_encoding())
         if task == "slt":
             assert model.tokenizer.get_vocab() == pre.backbone.tokenizer.get_vocab()
             for name, value in pre.lm.state_dict().items():

@@ -80,35 +80,3 @@ def hardest_negatives(similarity: torch.Tensor, positives: torch.Tensor
     sign_for_text = sim.argmax(0)
     return (text_for_sign, torch.isfinite(sim.amax(1)), sign_for_text,
             torch.isfinite(sim.amax(0)))
-
-
-class FusionBlock(nn.Module):
-    """Sign-aware early fusion: visual tokens attend to text tokens and text to visual.
-
-    ``bidirectional=False`` keeps only the text-to-visual direction (a BLIP-style grounded
-    text encoder), the "no early fusion" ablation.
-    """
-
-    def __init__(self, dim: int, heads: int, bidirectional: bool, dropout: float = 0.0) -> None:
-        super().__init__()
-        self.bidirectional = bidirectional
-        self.norm_t, self.norm_v = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.t_from_v = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
-        self.ff_t = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.GELU(),
-                                  nn.Linear(2 * dim, dim))
-        if bidirectional:
-            self.v_from_t = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
-            self.ff_v = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.GELU(),
-                                      nn.Linear(2 * dim, dim))
-
-    def forward(self, v: torch.Tensor, v_mask: torch.Tensor, t: torch.Tensor,
-                t_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One round of cross-attention (both streams read the other's input state)."""
-        nv, nt = self.norm_v(v), self.norm_t(t)
-        t_new = t + self.t_from_v(nt, nv, nv, key_padding_mask=~v_mask, need_weights=False)[0]
-        t_new = t_new + self.ff_t(t_new)
-        if not self.bidirectional:
-            return v, t_new
-        v_new = v + self.v_from_t(nv, nt, nt, key_padding_mask=~t_mask, need_weights=False)[0]
-        v_new = v_new + self.ff_v(v_new)
-        return v_new, t_new
