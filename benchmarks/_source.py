@@ -154,6 +154,10 @@ class SourceBenchmark(ScoredBenchmark):
         """Convert the source into the store (tar and zip archives of the source or the
         labels are extracted first, see ``harness.archives``); see the module docstring."""
         self.last_report = None
+        if options.get("format") is not None:  # before the labels are read
+            from benchmarks.formats import check_format
+
+            check_format(options["format"])
         path = self.store_dir()
         source = source or self._configured_source()
         if (path / "store.json").exists() and not force:
@@ -225,6 +229,7 @@ class SourceBenchmark(ScoredBenchmark):
         same path; ``shown`` maps extracted paths back to ``ARCHIVE!member``; ``inputs``: the
         resolved paths and fps recorded for the next ``prepare`` to compare with)."""
         from benchmarks.formats import clip_stats, detect_format, read_clips, validate
+        from harness import progress
         from harness.store import StoreWriter
 
         if labels_path is None:  # only pyskl pose files carry labels: read from the source
@@ -246,10 +251,14 @@ class SourceBenchmark(ScoredBenchmark):
                 "subset": self.subset(), "format": fmt, "source": shown(str(source)),
                 "label_format": label_format, "normalise": norm,
                 "expected": self.expected_counts(), "inputs": inputs}
+        # on a terminal: the labelled clips read so far, of those to prepare, with an ETA
+        counter = progress.bar(f"prepare {self.name}: clips read", total=len(keep),
+                               unit="clip")
         try:
             for clip in read_clips(source, fmt, default_fps=fps, errors=errors):
                 if clip.id in outside:
                     continue  # labelled, but outside the configured subset or splits
+                counter.update(clip.id in keep)
                 stats.append(clip_stats(clip))
                 record = keep.get(clip.id)
                 if record is None or stats[-1].nonfinite or stats[-1].n_frames == 0 \
@@ -267,6 +276,7 @@ class SourceBenchmark(ScoredBenchmark):
                                             else record.gloss),
                            text=text_norm(record.text), source=shown(clip.source))
                 n_written += 1
+            counter.close()
             report = validate(stats, keep, self.expected_counts(), clip_errors=errors)
             self.last_report = report
             report_dict = {**report.to_dict(), "outside_subset_or_splits": len(outside)}
@@ -282,6 +292,7 @@ class SourceBenchmark(ScoredBenchmark):
             writer.info["validation"] = report_dict
             writer.close()
         except BaseException:
+            counter.close()
             if writer is not None:
                 writer.abort()  # nothing half-written is left where the store would be
             raise

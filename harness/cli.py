@@ -1,7 +1,10 @@
-"""Command line: ``python -m harness {list,run,prepare} ...``.
+"""Command line: ``python -m harness COMMAND ...`` (``python -m harness`` alone: the usage).
 
-Imports are lazy: ``list`` never loads torch. Errors the user can cause end in one line on
-stderr and exit code 2.
+Imports are lazy: ``list`` never loads torch, and the names that help texts and choices list
+(methods, benchmarks, pose formats) are looked up only when they are shown or checked.
+Errors the user can cause end in one line on stderr and exit code 2. Results go to stdout,
+progress and warnings to stderr. Option names: ``--out`` is where a command writes,
+``--results`` the folder of finished cells it reads.
 """
 
 from __future__ import annotations
@@ -10,14 +13,27 @@ import argparse
 import errno
 import json
 import sys
+import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from harness.errors import DataError, UserError
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Help text wrapped between words only, so that names such as synth-islr stay whole."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit code 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -35,6 +51,81 @@ def _at_least(least: int) -> Any:
         return value
 
     return parse
+
+
+class _Names(Sequence[str]):
+    """Names (of methods, benchmarks, pose formats) looked up on first use: finding them
+    imports their packages (numpy and more), which a command that shows or checks none of
+    them does not pay for."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load = load
+        self._names: list[str] | None = None
+
+    def _get(self) -> list[str]:
+        if self._names is None:
+            self._names = list(self._load())
+        return self._names
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __str__(self) -> str:
+        return ", ".join(self._get())
+
+
+def _method_names() -> list[str]:
+    from harness.registry import METHODS
+
+    return METHODS.names()
+
+
+def _bench_names() -> list[str]:
+    from harness.registry import BENCHMARKS
+
+    return BENCHMARKS.names()
+
+
+def _pose_formats() -> Sequence[str]:
+    from benchmarks.formats import FORMATS
+
+    return FORMATS
+
+
+METHOD_NAMES, BENCH_NAMES, POSE_FORMATS = (_Names(_method_names), _Names(_bench_names),
+                                           _Names(_pose_formats))
+
+
+def _help(action: argparse.Action, text: str, names: _Names) -> None:
+    """Give ``action`` its help once it is added (``%(names)s`` in ``text``: ``names``), so
+    that no parser looks the names up while it is built (Python 3.14's argparse expands a
+    help text given to add_argument at once)."""
+    action.names = names  # type: ignore[attr-defined]
+    action.help = text
+
+
+class _Version(argparse.Action):
+    """``--version``: the package version and, in a git checkout, the commit."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> NoReturn:
+        from harness import __version__
+        from harness.provenance import code_version
+
+        code = code_version()
+        line = f"slu-harness {code['package_version'] or __version__}"
+        if code["git_sha"]:
+            line += f" (git {code['git_sha'][:12]}" + (", uncommitted changes)"
+                                                       if code["dirty"] else ")")
+        print(line)
+        parser.exit(0)
 
 
 def _overrides(args: argparse.Namespace) -> list[str]:
@@ -92,17 +183,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import RunOptions, run_cell
 
     opts = RunOptions(method=args.method, bench=args.bench, seed=args.seed, preset=args.preset,
-                      overrides=_overrides(args), out=Path(args.out),
+                      overrides=_overrides(args),
+                      config_file=Path(args.config) if args.config else None,
+                      out=Path(args.out),
                       tracking_uri=args.tracking_uri,
                       data_root=Path(args.data_root) if args.data_root else None,
                       force=args.force, device=args.device, threads=args.threads,
                       loader_workers=args.loader_workers,
-                      quiet=args.quiet)
+                      quiet=args.quiet, keep_last=args.keep_last)
     outcome = run_cell(opts)
     if not outcome.main:  # another rank of a data-parallel cell: rank 0 reports
         return 0
+    from harness.results import ordered_metrics
+
     result, path = outcome.result, outcome.path
-    test = result["metrics"]["test"]
+    test = ordered_metrics(result, "test")
     note = " (already finished; --force reruns it)" if outcome.skipped else ""
     print(f"{result['method']} on {result['bench']} (seed {result['seed']}): "
           + ", ".join(f"{k} {v:.2f}" for k, v in test.items()) + note)
@@ -114,16 +209,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_config(args: argparse.Namespace) -> int:
     """Print the resolved config that ``run`` would use for a cell, with its config hash."""
-    from harness.config import config_hash
+    from harness.config import config_hash, file_record
     from harness.runner import check_values, resolve_config
 
-    cfg = resolve_config(args.method, args.bench, args.preset, _overrides(args))
+    config_file = Path(args.config) if args.config else None
+    cfg = resolve_config(args.method, args.bench, args.preset, _overrides(args), config_file)
     check_values(cfg)
     chash = config_hash(cfg)
+    record = file_record(config_file) if config_file else None
     if args.json:
-        print(json.dumps({"config_hash": chash, "config": cfg}, indent=2, sort_keys=True))
+        shown: dict[str, Any] = {"config_hash": chash, "config": cfg}
+        if record:
+            shown["config_file"] = record
+        print(json.dumps(shown, indent=2, sort_keys=True))
         return 0
     print(f"# {args.method} on {args.bench}, preset {args.preset}: config_hash {chash}")
+    if record:
+        print(f"# config file {record['path']} (sha256 {record['sha256']})")
     print(json.dumps(cfg, indent=2, sort_keys=True))
     return 0
 
@@ -157,13 +259,21 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    """Print mean and spread over seeds of the finished cells under --out."""
+    """Print mean and spread over seeds of the finished cells under --results."""
     from harness.summary import finished_results, summary_table
 
-    results = finished_results(Path(args.out))
+    results = finished_results(Path(args.results))
     if not results:
-        raise UserError(f"no finished cells under {args.out}")
+        raise UserError(f"no finished cells under {args.results}")
     print(summary_table(results, args.split), end="")
+    return 0
+
+
+def cmd_list_cells(args: argparse.Namespace) -> int:
+    """Print every cell under --results by a readable name, with its state, size and folder."""
+    from harness.cells import find_cells, render
+
+    print(render(find_cells(Path(args.results)), args.json), end="")
     return 0
 
 
@@ -174,7 +284,8 @@ def cmd_throughput(args: argparse.Namespace) -> int:
     from harness.throughput import measure
 
     rows = measure(args.method, args.bench, args.preset, _overrides(args), args.steps,
-                   args.warmup, Path(args.data_root) if args.data_root else None)
+                   args.warmup, Path(args.data_root) if args.data_root else None,
+                   Path(args.config) if args.config else None)
     print(f"{args.method} ({args.preset}) on {args.bench}, {platform.processor() or 'cpu'}, "
           f"{rows[0]['threads']} threads, {args.steps} steps after {args.warmup} warm-up:")
     for row in rows:
@@ -315,12 +426,35 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cell_options(p: argparse.ArgumentParser, method: str, bench: str) -> None:
+    """--method and --bench, their help naming the registered ones."""
+    _help(p.add_argument("--method", required=True, metavar="METHOD"),
+          f"{method}: %(names)s", METHOD_NAMES)
+    _help(p.add_argument("--bench", required=True, metavar="BENCH"),
+          f"{bench}: %(names)s", BENCH_NAMES)
+
+
+def _config_options(p: argparse.ArgumentParser) -> None:
+    """--preset, --config and --set: what makes a cell's resolved config, in that order."""
+    p.add_argument("--preset", default="smoke", help="method preset (default smoke; list "
+                                                     "shows each method's presets)")
+    p.add_argument("--config", metavar="FILE", help="your own config file (.py as the "
+                   "presets are written, or .yaml/.json), merged over the preset before any "
+                   "--set; a key the preset lacks must be listed in its _new_keys_")
+    p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
+                   help="override a config value, e.g. finetune.epochs=3 ('+KEY=VALUE' adds "
+                        "a new key)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the harness CLI."""
     parser = _Parser(prog="python -m harness",
                      description="Benchmark and reproducibility harness for skeleton-based "
                                  "sign language understanding.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.add_argument("--version", action=_Version, help="print the harness's version (and "
+                        "git commit in a checkout) and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                title="commands (python -m harness COMMAND --help for each)")
 
     p = sub.add_parser("list", help="methods and benchmarks with their task types")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -329,13 +463,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("run", help="run one cell: train, select on dev, evaluate, record")
-    p.add_argument("--method", required=True)
-    p.add_argument("--bench", required=True)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--preset", default="smoke", help="method preset (default: smoke)")
-    p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
-                   help="override a config value, e.g. finetune.epochs=3 ('+key=v' adds a key)")
-    p.add_argument("--out", default="outputs", help="output folder (default: ./outputs)")
+    _cell_options(p, "the method to run", "the benchmark to run it on")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the cell (default 0); "
+                                                       "each seed is a cell of its own")
+    _config_options(p)
+    p.add_argument("--out", default="outputs", help="where the cell is written: "
+                   "cells/<bench>/<method>/<key>/, the shared pre-trainings and the MLflow "
+                   "store (default ./outputs)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
                                           "or sqlite under --out)")
     p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
@@ -346,24 +480,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loader-workers", type=_at_least(0), default=0,
                    help="build batches in this many processes (default 0: in a background "
                         "thread, which keeps up with CPU training; see docs/performance.md)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--quiet", action="store_true", help="no progress lines or bars")
+    p.add_argument("--keep-last", action="store_true", help="keep the finished cell's "
+                   "finetune.last.pt (default: deleted; finetune.best.pt is always kept)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("config", help="print the resolved config (and its hash) that run "
                                       "would use for a cell")
-    p.add_argument("--method", required=True)
-    p.add_argument("--bench", required=True)
-    p.add_argument("--preset", default="smoke", help="method preset (default: smoke)")
-    p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
-                   help="override a config value, as run takes it")
-    p.add_argument("--json", action="store_true", help="one JSON object: config_hash, config")
+    _cell_options(p, "the method", "the benchmark")
+    _config_options(p)
+    p.add_argument("--json", action="store_true", help="one JSON object: config_hash, config "
+                   "(and config_file with --config)")
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("prepare", help="convert a benchmark's pose files into the store")
-    p.add_argument("bench")
+    _help(p.add_argument("bench", metavar="BENCH"), "the benchmark to prepare: %(names)s",
+          BENCH_NAMES)
     p.add_argument("--source", help="folder or file with the published pose data, or a "
                                     "tar/zip archive of it (extracted safely)")
-    p.add_argument("--format", help="source format (detected when not given)")
+    _help(p.add_argument("--format", choices=POSE_FORMATS, metavar="FORMAT"),
+          "pose format of --source, one of: %(choices)s (detected when not given)",
+          POSE_FORMATS)
     p.add_argument("--labels", help="label / annotation file or folder, or an archive")
     p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
                    help="override a benchmark config value (e.g. data.synth.vocab_size=20)")
@@ -371,23 +508,36 @@ def build_parser() -> argparse.ArgumentParser:
                                        "or ./data)")
     p.add_argument("--force", action="store_true", help="replace an existing store")
     p.set_defaults(func=cmd_prepare)
-    p = sub.add_parser("throughput", help="training samples/s of each stage of a method")
-    p.add_argument("--method", required=True)
-    p.add_argument("--bench", required=True)
-    p.add_argument("--preset", default="smoke")
-    p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE")
-    p.add_argument("--steps", type=_at_least(1), default=10)
-    p.add_argument("--warmup", type=_at_least(0), default=2)
-    p.add_argument("--data-root")
+    p = sub.add_parser("throughput", help="training samples/s of each stage of a method "
+                                          "on a benchmark, on this machine")
+    _cell_options(p, "the method to time", "the benchmark whose prepared data feeds it")
+    _config_options(p)
+    p.add_argument("--steps", type=_at_least(1), default=10,
+                   help="optimiser steps timed per stage (default 10)")
+    p.add_argument("--warmup", type=_at_least(0), default=2,
+                   help="untimed steps before them (default 2)")
+    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
+                                       "or ./data)")
     p.set_defaults(func=cmd_throughput)
 
     p = sub.add_parser("summary", help="mean and spread over seeds of finished cells")
-    p.add_argument("--out", default="outputs", help="output folder of the runs")
-    p.add_argument("--split", default="test", choices=["dev", "test"])
+    p.add_argument("--results", "--out", dest="results", default="outputs",
+                   help="folder of the finished cells, run's --out (default ./outputs; "
+                        "--out is the deprecated spelling)")
+    p.add_argument("--split", default="test", choices=["dev", "test"],
+                   help="the split whose metrics are summarised: %(choices)s (default test)")
     p.set_defaults(func=cmd_summary)
 
+    p = sub.add_parser("list-cells", help="the cells under --results by readable name "
+                                          "(method/bench/seed/key), state, size and folder")
+    p.add_argument("--results", default="outputs", help="output folder of the runs "
+                                                        "(default ./outputs)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list_cells)
+
     p = sub.add_parser("score", help="score prediction files with a benchmark's metric protocol")
-    p.add_argument("--bench", required=True)
+    _help(p.add_argument("--bench", required=True, metavar="BENCH"),
+          "the benchmark whose metric protocol scores the files: %(names)s", BENCH_NAMES)
     p.add_argument("--protocol", help="metric protocol of the benchmark's task (default: the "
                                       "benchmark's own)")
     p.add_argument("--ref", required=True, help="references: .json {id: text}, .jsonl/.csv "
@@ -468,7 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="cluster profile name or file (default: the spec's)")
     p.add_argument("--dry-run", action="store_true", help="print the cells, their keys and "
                    "states and the executor parameters; submit nothing")
-    p.add_argument("--max", type=int, help="submit at most N cells")
+    p.add_argument("--max", type=int, metavar="N", help="submit at most N cells")
     p.add_argument("--threads", type=_at_least(1), help="torch CPU threads per cell "
                                                         "(default: the spec's)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
@@ -481,7 +631,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # a bare ``python -m harness``: the usage, as for a bad command
+        parser.print_help(sys.stderr)
+        return 2
+    from harness import progress
+
+    progress.set_quiet(getattr(args, "quiet", False) or getattr(args, "json", False))
     try:
         return args.func(args)
     except UserError as exc:

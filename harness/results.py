@@ -5,10 +5,13 @@ when its result.json exists, parses and validates. Fields (schema version 2):
 
 - ``schema``, ``status`` ("finished"), ``method``, ``preset``, ``bench``, ``task``, ``seed``
 - ``cell_key``, ``config_hash``; ``benchmark``: name, version, data fingerprint, counts
+- ``config_file``: the path and SHA-256 of the user's config file the cell was run with
+  (``--config``), or None (absent from results written before it)
 - ``checks``: whether the preset is meant for the benchmark, each split's clips found
   against expected, and whether the store is complete (True, False, None: not known;
   absent from results written before it)
-- ``metrics``: split -> name -> value; ``signatures``: metric family -> signature
+- ``metrics``: split -> name -> value (sorted by name; ``ordered_metrics`` gives the
+  protocol's order); ``signatures``: metric family -> signature
 - ``selection``: the split, metric and criterion that chose the checkpoint, its value and
   epoch, the trivial prediction's score it had to beat, and whether it fell back to the last
   epoch
@@ -68,3 +71,14 @@ def load_finished(cell_dir: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return None if problems(result) else result
+
+
+def ordered_metrics(result: dict[str, Any], split: str = "test") -> dict[str, float]:
+    """A split's metrics in the order of the protocol that scored them (its signature
+    families'), whether the result was just computed or read back from its sorted JSON;
+    metrics the protocol does not name follow, sorted."""
+    from harness.metric import protocol_of
+
+    values = result["metrics"][split]
+    order = protocol_of(result["signatures"], result["task"]).metrics
+    return {m: values[m] for m in [*order, *sorted(values)] if m in values}

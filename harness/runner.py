@@ -10,6 +10,11 @@ Output of a cell, under ``<out>/cells/<bench>/<method>/<cell_key>/``::
     log.txt               the cell's log lines
     result.json           written last and atomically: the cell is finished when it validates
 
+Once a finished cell is recorded in MLflow, its ``finetune.last.pt`` (what a killed cell
+resumes from) is deleted; ``finetune.best.pt``, the selected weights, stays (``--keep-last``
+keeps both). A cell killed before the deletion is finished all the same, and deletes it
+when it is next run (see ``_record_finished``).
+
 Pre-training does not depend on the fine-tuning benchmark, so it is shared: a cell pre-trains
 into ``<out>/pretrained/<method>/<key>/`` (checkpoints/ and pretrained.json, written when the
 stage is finished), where ``key`` hashes everything the stage reads (method, seed, model,
@@ -26,7 +31,6 @@ import fcntl
 import os
 import random
 import shutil
-import sys
 import time
 import traceback
 from collections.abc import Iterator
@@ -35,16 +39,27 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import atomic, faults, precision
-from harness.config import apply_overrides, config_hash, load_preset, merge, short_hash
+from harness import atomic, faults, precision, progress
+from harness.config import (
+    apply_config_file,
+    apply_overrides,
+    config_hash,
+    file_record,
+    load_preset,
+    merge,
+    short_hash,
+)
 from harness.distributed import World, accumulation_steps, init, shutdown, world_from_env
 from harness.errors import ConfigError, DataError, UserError
 from harness.registry import BENCHMARKS, METHODS
 from harness.results import RESULT_FILE, SCHEMA_VERSION, load_finished, problems
-from harness.tasks import SELECTION, TaskSpec
+from harness.tasks import TaskSpec
 
 #: Written once a finished cell's MLflow run is complete (metrics, tags, artifacts, FINISHED).
 TRACKED = "tracked.json"
+#: The MLflow tags of a cell's identity, each as ``harness.<key>``.
+_TAGGED = ("method", "preset", "bench", "task", "seed", "cell_key", "config_hash",
+           "data_fingerprint")
 _METHOD_KEYS = ("model", "finetune", "pretrain", "precision", "data", "task_overrides")
 
 
@@ -58,6 +73,7 @@ class RunOptions:
     seed: int = 0
     preset: str = "smoke"
     overrides: list[str] = field(default_factory=list)
+    config_file: Path | None = None  # a user's config file, merged before the overrides
     out: Path = Path("outputs")
     tracking_uri: str | None = None
     data_root: Path | None = None
@@ -66,6 +82,7 @@ class RunOptions:
     threads: int | None = None
     loader_workers: int = 0  # batches built in this many processes (0: a background thread)
     quiet: bool = False
+    keep_last: bool = False  # keep finetune.last.pt of a finished cell (default: deleted)
 
 
 def resolve_bench_config(bench_name: str, overrides: list[str]) -> dict[str, Any]:
@@ -85,9 +102,10 @@ def method_preset(method_cls: Any, preset: str) -> dict[str, Any]:
     return cfg
 
 
-def resolve_config(method_name: str, bench_name: str, preset: str,
-                   overrides: list[str]) -> dict[str, Any]:
-    """Method preset + benchmark preset + the method's task overrides + ``--set`` overrides."""
+def resolve_config(method_name: str, bench_name: str, preset: str, overrides: list[str],
+                   config_file: Path | None = None) -> dict[str, Any]:
+    """Method preset + benchmark preset + the method's task overrides + a user's config file
+    (``--config``, merged as ``--set`` would set its values) + ``--set`` overrides."""
     method_cls = METHODS.get(method_name)
     bench_cls = BENCHMARKS.get(bench_name)
     if bench_cls.task not in method_cls.tasks:
@@ -103,6 +121,8 @@ def resolve_config(method_name: str, bench_name: str, preset: str,
     cfg["method"] = {"name": method_name, "preset": preset}
     cfg["bench"] = {**cfg.get("bench", {}), "name": bench_name, "task": bench_cls.task,
                     "version": bench_cls.version}
+    if config_file is not None:
+        cfg = apply_config_file(cfg, config_file)
     cfg = apply_overrides(cfg, overrides)
     for key in ("method", "bench"):
         if cfg[key]["name"] != (method_name if key == "method" else bench_name):
@@ -254,7 +274,9 @@ class CellRun:
 
     def __init__(self, opts: RunOptions) -> None:
         self.opts = opts
-        self.cfg = resolve_config(opts.method, opts.bench, opts.preset, opts.overrides)
+        self.cfg = resolve_config(opts.method, opts.bench, opts.preset, opts.overrides,
+                                  opts.config_file)
+        self.config_file = file_record(opts.config_file) if opts.config_file else None
         check_values(self.cfg)
         self.chash = config_hash(self.cfg)
         self.precision = self.cfg.get("precision", "fp32")
@@ -271,12 +293,13 @@ class CellRun:
         self.log_file: Any = None
         self.world: World = world_from_env()
 
-    def log(self, msg: str) -> None:
+    def log(self, msg: str, console: bool = True) -> None:
         """Print a line of progress and keep it in the cell's log (rank 0 alone speaks;
-        ``--quiet`` silences progress, never a warning)."""
+        ``--quiet`` silences progress, never a warning; ``console=False``: the log alone,
+        for what the caller reports itself, such as the test metrics)."""
         line = f"[{self.opts.bench}/{self.opts.method} seed {self.opts.seed}] {msg}"
-        if (not self.opts.quiet or msg.startswith("warning:")) and self.world.main:
-            print(line, file=sys.stderr, flush=True)
+        if console and (not self.opts.quiet or msg.startswith("warning:")) and self.world.main:
+            progress.write(line)
         if self.log_file is not None:
             self.log_file.write(time.strftime("%Y-%m-%d %H:%M:%S ") + msg + "\n")
             self.log_file.flush()
@@ -319,8 +342,7 @@ class CellRun:
     def _run(self, cell_dir: Path, device: Any, started: float) -> CellOutcome:
         world = self.world
         done = world.broadcast(load_finished(cell_dir) if world.main else None)
-        if done is not None and not self.opts.force:
-            self.log(f"already finished: {cell_dir / RESULT_FILE} (use --force to rerun)")
+        if done is not None and not self.opts.force:  # the caller reports the result
             if world.main and not (cell_dir / TRACKED).exists():
                 from harness.tracking import Tracker
 
@@ -360,21 +382,31 @@ class CellRun:
 
         from harness.distributed import state_checksum
         from harness.provenance import code_version, environment, slurm_context
-        from harness.tracking import NoTracker, Tracker, default_uri, flatten
+        from harness.tracking import SOURCE_NAME, NoTracker, Tracker, default_uri, flatten
 
         opts, cfg, main = self.opts, self.cfg, self.world.main
         (self.cell_dir / "checkpoints").mkdir(exist_ok=True)
         identity = {"method": opts.method, "preset": opts.preset, "bench": opts.bench,
                     "task": self.task, "seed": opts.seed, "cell_key": self.cell_key,
-                    "config_hash": self.chash, "data_fingerprint": self.fingerprint}
+                    "config_hash": self.chash, "data_fingerprint": self.fingerprint,
+                    "config_file": self.config_file}
         if main:
             atomic.write_json(self.cell_dir / "config.json", {**identity, "config": cfg})
         uri = opts.tracking_uri or default_uri(opts.out)
         tracker = Tracker(uri, artifact_root=opts.out / "mlartifacts") if main else NoTracker()
         if opts.force:
             tracker.forget(self.cell_key)
-        run_id = tracker.start(self.cell_key, f"{opts.method}/{opts.bench}/s{opts.seed}",
-                               {k: str(v) for k, v in identity.items()})
+        code = code_version()  # of the code this process runs
+        tags = {f"harness.{k}": str(identity[k]) for k in _TAGGED}
+        tags["mlflow.source.name"], tags["mlflow.source.type"] = SOURCE_NAME, "LOCAL"
+        if code["git_sha"]:
+            tags["mlflow.source.git.commit"] = code["git_sha"]
+        run_id = tracker.start(self.cell_key, f"{opts.method}/{opts.bench}/s{opts.seed}", tags)
+        for name, store, context in ((opts.bench, self.store, "finetune"),
+                                     ("pretrain corpus", self.pretrain_store, "pretrain")):
+            if store is not None:
+                tracker.log_dataset(name, self.bench.version, store.fingerprint, store.path,
+                                    store.splits(), context)
         self.log(f"cell {self.cell_key} in {self.cell_dir}; MLflow run {run_id} at {uri}")
         if self.world.enabled:
             self.log(f"data parallel over {self.world.size} ranks ({self.world.backend})")
@@ -388,13 +420,13 @@ class CellRun:
             result.update({
                 "schema": SCHEMA_VERSION, "status": "finished", **{
                     k: identity[k] for k in ("method", "preset", "bench", "task", "seed",
-                                             "cell_key", "config_hash")},
+                                             "cell_key", "config_hash", "config_file")},
                 "benchmark": {"name": opts.bench, "version": self.bench.version,
                               "fingerprint": self.fingerprint,
                               "store_fingerprint": self.store.fingerprint,
                               "store": str(self.store.path), "counts": self.store.splits()},
                 "checks": checks,
-                "code": code_version(), "environment": environment(str(device)),
+                "code": code, "environment": environment(str(device)),
                 "slurm": slurm_context(), "mlflow": {"tracking_uri": uri, "run_id": run_id},
                 "distributed": {"world_size": self.world.size,
                                 "backend": self.world.backend or None,
@@ -425,7 +457,7 @@ class CellRun:
             tracker.finish(status)
             raise
         (self.cell_dir / "error.txt").unlink(missing_ok=True)
-        self.log(f"finished in {self.timings['total']:.1f}s: {self.cell_dir / RESULT_FILE}")
+        self.log(f"finished in {self.timings['total']:.1f}s")
         return CellOutcome(result, self.cell_dir / RESULT_FILE, skipped=False)
 
     def checks(self) -> dict[str, Any]:
@@ -451,19 +483,27 @@ class CellRun:
         return checks
 
     def _record_finished(self, tracker: Any, result: dict[str, Any]) -> None:
-        """Log a finished result to the cell's MLflow run, finish the run, and mark the cell
-        as recorded there (``tracked.json``): a cell killed between writing its result and
-        this has its run completed when it is next run (see ``_run``)."""
+        """Log a finished result to the cell's MLflow run (the test and dev metrics at the
+        last optimiser step, after the training curves), finish the run, delete
+        ``finetune.last.pt`` (unless ``keep_last``) and mark the cell as recorded there
+        (``tracked.json``): a cell killed between writing its result and this has its run
+        completed, and the checkpoint deleted, when it is next run (see ``_run``)."""
+        training = (result.get("training") or {}).get("finetune") or {}
+        last_step = training.get("optimizer_steps_per_epoch", 0) * len(result["history"])
         tracker.log_metrics({f"{split}_{k}": v for split, vals in result["metrics"].items()
-                             for k, v in vals.items()})
-        tracker.set_tags({"harness.status": "finished", "harness.data_fingerprint":
-                          result["benchmark"]["fingerprint"], "harness.git_sha":
-                          str(result["code"]["git_sha"])})
-        for name in (RESULT_FILE, "config.json"):
-            tracker.log_artifact(self.cell_dir / name)
+                             for k, v in vals.items()}, last_step)
+        tags = {"harness.status": "finished"}
+        if result["code"]["git_sha"]:  # the code that finished the cell (it may resume)
+            tags["mlflow.source.git.commit"] = result["code"]["git_sha"]
+        tracker.set_tags(tags)
+        for name in (RESULT_FILE, "config.json", "log.txt"):
+            if (self.cell_dir / name).is_file():
+                tracker.log_artifact(self.cell_dir / name)
         tracker.log_artifacts(self.cell_dir / "predictions", "predictions")
         tracker.finish("FINISHED")
         faults.point("mlflow.finished")
+        if not self.opts.keep_last:  # resuming needs it no more; the selection is in best
+            (self.cell_dir / "checkpoints" / "finetune.last.pt").unlink(missing_ok=True)
         atomic.write_json(self.cell_dir / TRACKED,
                           {"tracking_uri": tracker.uri, "run_id": tracker.run_id})
 
@@ -503,7 +543,8 @@ class CellRun:
                      f"training clips (data.train_fraction)")
         train_loader = ClipLoader(store, train_ids, batch_size, data_opts,
                                   train=True, seed=opts.seed, stage="finetune", **feed)
-        metric, higher = SELECTION[self.task]
+        protocol = self.bench.metric_protocol()  # it names the metric that selects
+        metric, higher = protocol.selection, protocol.higher_is_better(protocol.selection)
         select = self.bench.select_split
 
         def evaluate(m: Any) -> tuple[float, dict[str, float]]:
@@ -515,8 +556,9 @@ class CellRun:
                           self.cell_dir / "checkpoints",
                           evaluate=evaluate if select else None, higher_is_better=higher,
                           device=device, log=self.log,
-                          on_epoch=log_stage["finetune"], world=self.world,
-                          precision=self.precision, trivial=trivial)
+                          on_epoch=log_stage["finetune"], on_step=log_stage["finetune"],
+                          world=self.world, precision=self.precision, trivial=trivial,
+                          quiet=opts.quiet)
         t0 = time.perf_counter()
         state = trainer.run()
         self.timings["finetune"] = time.perf_counter() - t0
@@ -536,7 +578,7 @@ class CellRun:
                              signatures, cfg.get("eval", {}))
         self.timings["evaluate"] = time.perf_counter() - t0
         summary = ", ".join(f"{k} {v:.2f}" for k, v in metrics["test"].items())
-        self.log(f"test: {summary}")
+        self.log(f"test: {summary}", console=False)
         return {
             "metrics": metrics, "signatures": signatures,
             "method_info": self.method.describe(cfg, spec),
@@ -607,8 +649,9 @@ class CellRun:
                              f"into {shared}")
                     trainer = Trainer(model, "pretrain", StageConfig.from_config(pre), loader,
                                       shared / "checkpoints", evaluate=None, device=device,
-                                      log=self.log, on_epoch=on_epoch, world=self.world,
-                                      precision=self.precision)
+                                      log=self.log, on_epoch=on_epoch, on_step=on_epoch,
+                                      world=self.world, precision=self.precision,
+                                      quiet=self.opts.quiet)
                     state = trainer.run()
                     final = shared / "checkpoints" / "pretrain.last.pt"
                     grounding = self._grounding(model, pstore, heldout_ids, heldout_from,
@@ -689,8 +732,11 @@ class CellRun:
         model.eval()
         predictions: dict[str, Any] = {}
         world = self.world
-        with torch.no_grad():  # each rank predicts its share of the batches
-            for batch in loader.batches(every=(world.rank, world.size)):
+        mine = len(range(world.rank, len(loader), world.size))  # this rank's batches
+        bar = progress.bar(f"{split} predictions", loader.batches(every=(world.rank, world.size)),
+                           total=mine, unit="batch", quiet=self.opts.quiet or not world.main)
+        with torch.no_grad(), bar:  # each rank predicts its share of the batches
+            for batch in bar:
                 with precision.autocast(self.precision, device.type):
                     preds = model.predict(batch.to(device))
                 for clip_id, pred in zip(batch.ids, preds, strict=True):

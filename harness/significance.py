@@ -5,15 +5,12 @@
 is paired. A method's statistic on a resample is the corpus-level metric of each of its
 runs (seeds) on the resampled clips, averaged over its runs; on the full test set that is
 the mean of the runs' recorded test metrics. Corpus metrics come from per-clip sufficient
-statistics computed once per run, so a resample is a weighted sum of them:
-
-- ISLR ``top1``, ``top5``: per clip a hit (0/1); 100 * hits / clips;
-- CSLR ``wer``: per clip the word errors and reference words under the benchmark's WER
-  protocol (jiwer's unit-cost alignment, or the Phoenix clean-up and sclite's alignment);
-  100 * errors / reference words. Lower is better, and the difference is still a - b;
-- SLT ``bleu1`` .. ``bleu4``: per sentence sacrebleu's BLEU statistics (n-gram matches and
-  totals, hypothesis and reference length) under the protocol's tokenizer and case; BLEU of
-  their sums, as sacrebleu computes corpus BLEU and its own paired bootstrap.
+statistics computed once per run, so a resample is a weighted sum of them. The metric
+protocol the runs were scored with owns both (``harness.metric.MetricProtocol``:
+``statistics`` per clip, ``corpus`` of their sums, for its ``tested`` metrics, e.g. a hit
+per clip for top-k, word errors and reference words for WER, sacrebleu's n-gram statistics
+for BLEU, whose corpus BLEU of summed statistics is sacrebleu's own, as in its paired
+bootstrap), and says whether higher is better; the difference is a - b either way.
 
 The difference is ``delta = a - b``; its 95% interval is the 2.5 and 97.5 percentiles of the
 resampled differences, and the two-sided p-value is twice the smaller share of resampled
@@ -38,8 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.metrics import phoenix, protocols, wer
+from harness import progress
 from harness.errors import DataError, UserError
+from harness.metric import MetricProtocol, default_protocol, get_protocol, protocol_named_by
 from harness.results import RESULT_FILE, problems
 from harness.score import jsonl_rows, read_text
 from harness.tasks import TASKS
@@ -47,11 +45,6 @@ from harness.tasks import TASKS
 #: clip id -> (prediction, reference) of one run on the test split.
 Predictions = Mapping[str, tuple[Any, str]]
 
-#: The metrics each task's resampling supports.
-METRICS: dict[str, tuple[str, ...]] = {"islr": ("top1", "top5"), "cslr": ("wer",),
-                                       "slt": ("bleu1", "bleu2", "bleu3", "bleu4")}
-_PHOENIX = {"wer-phoenix": "phoenix-2014", "wer-phoenix2014t": "phoenix-2014t"}
-_TOKENIZE = {"bleu-13a": "13a", "bleu-none": "none", "bleu-char": "char"}
 _RERUN = "run the cell again with python -m harness run ... --force"
 
 
@@ -91,17 +84,6 @@ class Comparison:
         return f"{self.p_value:.3f}"
 
 
-@dataclass(frozen=True)
-class _Statistic:
-    """Per-clip sufficient statistics of a metric and the corpus metric of their sums."""
-
-    #: (predictions in clip order, clip id -> reference in that order) -> (n_clips, k)
-    per_clip: Callable[[list[Any], dict[str, str]], np.ndarray]
-    #: summed statistics (m, k) -> corpus metric of each of the m rows
-    corpus: Callable[[np.ndarray], np.ndarray]
-    higher_is_better: bool
-
-
 def paired_bootstrap(a: Sequence[Predictions], b: Sequence[Predictions], protocol: str,
                      metric: str, *, options: Mapping[str, Any] | None = None,
                      n_resamples: int = 1000, seed: int = 0) -> Comparison:
@@ -114,17 +96,17 @@ def paired_bootstrap(a: Sequence[Predictions], b: Sequence[Predictions], protoco
     """
     if not a or not b:
         raise ValueError("each method needs at least one run")
-    options = options or {}
-    proto = protocols.get(protocols.default_name(protocol, options, "english")
-                          if protocol in TASKS else protocol)
-    statistic = _statistic(proto, metric, options)
+    proto = default_protocol(protocol) if protocol in TASKS else get_protocol(protocol)
+    _check_metric(proto, metric)
     ids = _common_ids(a, b)
     refs = {c: a[0][c][1] for c in ids}
-    stats_a, stats_b = ([statistic.per_clip([run[c][0] for c in ids], refs) for run in runs]
+    stats_a, stats_b = ([proto.statistics({c: run[c][0] for c in ids}, refs,
+                                          options or {})[metric] for run in runs]
                         for runs in (a, b))
-    return _compare_boots([_run_boot(s, statistic, n_resamples, seed) for s in stats_a],
-                          [_run_boot(s, statistic, n_resamples, seed) for s in stats_b],
-                          statistic.higher_is_better, proto.name, metric, len(ids), n_resamples)
+    return _compare_boots([_run_boot(s, proto, metric, n_resamples, seed) for s in stats_a],
+                          [_run_boot(s, proto, metric, n_resamples, seed) for s in stats_b],
+                          proto.higher_is_better(metric), proto.name, metric, len(ids),
+                          n_resamples)
 
 
 @lru_cache(maxsize=16)
@@ -208,9 +190,8 @@ def compare_cells(a: Sequence[Path], b: Sequence[Path], metric: str, *,
         preds = [_predictions(c, s) for c, s in zip(cells, stamps, strict=True)]
         n_clips = len(_common_ids(preds[:len(a)], preds[len(a):]))
     boots = [_boot(c, s, metric, n_resamples, seed) for c, s in zip(cells, stamps, strict=True)]
-    return _compare_boots(boots[:len(a)], boots[len(a):],
-                          _statistic(proto, metric, {}).higher_is_better, proto.name, metric,
-                          n_clips, n_resamples)
+    return _compare_boots(boots[:len(a)], boots[len(a):], proto.higher_is_better(metric),
+                          proto.name, metric, n_clips, n_resamples)
 
 
 # -- per-clip statistics stored beside the predictions ---------------------------------------
@@ -227,16 +208,17 @@ def statistics_path(predictions: Path) -> Path:
 
 def write_statistics(predictions: Path, task: str, signatures: Mapping[str, str],
                      options: Mapping[str, Any]) -> Path:
-    """Score a cell's predictions file clip by clip, for every metric the bootstrap tests,
+    """Score a cell's predictions file clip by clip, for every metric its protocol can test,
     and write the statistics beside it (atomically); returns the file written.
 
     ``signatures`` are the cell's metric signatures as its result records them and
     ``options`` its benchmark's ``eval`` options. The file holds, next to the statistics
-    (in the order of the sorted clip ids), the SHA-256 of the predictions file, the protocol
-    and the signatures, and a digest of the clip ids and references: a reader uses the
-    statistics only when all of them match what it sees, and scores the predictions itself
-    otherwise. A leaderboard over thousands of cells thus reads numbers instead of running
-    sacrebleu and jiwer over every cell again.
+    (in the order of the sorted clip ids), the SHA-256 of the predictions file, the protocol,
+    the options and the signatures, and a digest of the clip ids and references: a reader
+    uses the statistics only when the predictions, protocol, signatures and clips match
+    what it sees, and scores the predictions itself otherwise. A leaderboard over
+    thousands of cells thus reads numbers instead of running sacrebleu and jiwer over
+    every cell again.
     """
     from harness import atomic
 
@@ -245,17 +227,15 @@ def write_statistics(predictions: Path, task: str, signatures: Mapping[str, str]
     if preds is None:
         raise DataError(f"{predictions} is not a well-formed {task} predictions file")
     proto = _protocol_of({"signatures": signatures, "task": task})
-    lowercase = bool(options.get("lowercase", False))
     ids = sorted(preds)
     refs = {c: preds[c][1] for c in ids}
-    hyps = [preds[c][0] for c in ids]
     content = {
         "schema": STATISTICS_SCHEMA,
         "predictions_sha256": hashlib.sha256(data).hexdigest(),
-        "protocol": proto.name, "lowercase": lowercase, "signatures": dict(signatures),
+        "protocol": proto.name, "options": dict(options), "signatures": dict(signatures),
         "clips": len(ids), "clips_sha256": _clips_digest(refs),
-        "statistics": {m: _flat(_statistic(proto, m, {"lowercase": lowercase})
-                                .per_clip(hyps, refs)) for m in METRICS[proto.task]},
+        "statistics": {m: _flat(stats) for m, stats in proto.statistics(
+            {c: preds[c][0] for c in ids}, refs, options).items()},
     }
     path = statistics_path(predictions)
     atomic.write_text(path, json.dumps(content, separators=(",", ":")) + "\n")
@@ -318,11 +298,13 @@ def _keep(key: tuple[Any, ...], value: Any) -> None:
 _ADDED: list[tuple[Any, ...]] | None = None
 
 
-def prefetch(cells: Sequence[Path], metrics: Mapping[str, str], workers: int | None = None,
-             n_resamples: int = 1000, seed: int = 0) -> int:
+def prefetch(cells: Sequence[Path], metrics: Mapping[str, str] | None = None,
+             workers: int | None = None, n_resamples: int = 1000, seed: int = 0) -> int:
     """Read, score and resample many finished cells at once, for the comparisons that
-    follow (``metrics``: task -> the metric they will test, e.g. ``{"slt": "bleu4"}``;
-    ``n_resamples`` and ``seed`` as they will be made). Returns the number of cells done.
+    follow (``metrics``: protocol name -> the metric they will test, e.g.
+    ``{"bleu-13a": "bleu1"}``; without it, each protocol's main headline metric, which
+    tables compare; ``n_resamples`` and ``seed`` as they will be made). Returns the number
+    of cells done.
 
     Per-clip statistics are read from the cells' statistics files; cells without usable
     ones are scored in ``workers`` forked processes (default: the usable cores) when there
@@ -338,29 +320,29 @@ def prefetch(cells: Sequence[Path], metrics: Mapping[str, str], workers: int | N
             stamp = _stamp(cell)
             if (cell, stamp) in done:
                 continue
-            metric = metrics.get(_result(cell, stamp)["task"])
+            proto = _protocol_of(_result(cell, stamp))
+            metric = proto.headline[0] if metrics is None else metrics.get(proto.name)
             if metric is not None:
-                _check_metric(_protocol_of(_result(cell, stamp)), metric)
+                _check_metric(proto, metric)
                 todo.append((cell, stamp, metric))
         except (DataError, UserError):
             continue
     _score_in_workers([t for t in todo if not _holds(_sidecar(t[0], t[1]), t[2])], workers)
     groups: dict[tuple[Any, ...], list[tuple[Path, tuple[int, ...], np.ndarray]]] = {}
-    for cell, stamp, metric in todo:
+    for cell, stamp, metric in progress.bar("leaderboard: cells scored", todo, unit="cell"):
         try:
-            stats, proto, lowercase = _statistics(cell, stamp, metric)
+            stats, proto = _statistics(cell, stamp, metric)
         except (DataError, UserError):
             continue
-        groups.setdefault((proto, metric, lowercase, stats.shape), []).append(
-            (cell, stamp, stats))
+        groups.setdefault((proto, metric, stats.shape), []).append((cell, stamp, stats))
     with serial_blas():
-        for (proto, metric, lowercase, (n, k)), members in groups.items():
-            statistic = _statistic(protocols.get(proto), metric, {"lowercase": lowercase})
+        for (proto, metric, (n, k)), members in groups.items():
+            corpus = get_protocol(proto).corpus
             stacked = np.concatenate([stats for _, _, stats in members], axis=1)  # (n, m * k)
-            full = statistic.corpus(stacked.sum(axis=0).reshape(len(members), k))
+            full = corpus(metric, stacked.sum(axis=0).reshape(len(members), k))
             boot = (_resample_counts(n, n_resamples, seed) @ stacked).reshape(
                 n_resamples, len(members), k).transpose(1, 0, 2).reshape(-1, k)
-            boot = statistic.corpus(boot).reshape(len(members), n_resamples)
+            boot = corpus(metric, boot).reshape(len(members), n_resamples)
             for i, (cell, stamp, _) in enumerate(members):
                 _keep(("_boot", cell, stamp, metric, n_resamples, seed),
                       (float(full[i]), boot[i].copy()))
@@ -377,8 +359,10 @@ def _score_in_workers(todo: list[tuple[Path, tuple[int, ...], str]], workers: in
     if workers < 2 or len(todo) < 8 * workers:  # forking would cost more than it saves
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for entries in pool.imap_unordered(_score_one, todo,
-                                           chunksize=max(1, len(todo) // (8 * workers))):
+        scored = pool.imap_unordered(_score_one, todo,
+                                     chunksize=max(1, len(todo) // (8 * workers)))
+        for entries in progress.bar("leaderboard: cells scored", scored, total=len(todo),
+                                    unit="cell"):
             for key, value in entries:
                 _keep(key, value)
 
@@ -457,7 +441,6 @@ def _sidecar(cell_dir: Path, stamp: tuple[int, ...]) -> dict[str, Any] | None:
             and side.get("predictions_sha256") == hashlib.sha256(data).hexdigest()
             and side.get("signatures") == result["signatures"]
             and side.get("protocol") == _protocol_of(result).name
-            and isinstance(side.get("lowercase"), bool)
             and isinstance(side.get("clips"), int) and isinstance(side.get("clips_sha256"), str)
             and isinstance(side.get("statistics"), dict)):
         return None
@@ -468,27 +451,25 @@ def _sidecar(cell_dir: Path, stamp: tuple[int, ...]) -> dict[str, Any] | None:
 def _boot(cell_dir: Path, stamp: tuple[int, ...], metric: str, n_resamples: int, seed: int
           ) -> tuple[float, np.ndarray]:
     """A cell's corpus metric on its test set and on each of the bootstrap's resamples."""
-    stats, proto, lowercase = _statistics(cell_dir, stamp, metric)
-    return _run_boot(stats, _statistic(protocols.get(proto), metric, {"lowercase": lowercase}),
-                     n_resamples, seed)
+    stats, proto = _statistics(cell_dir, stamp, metric)
+    return _run_boot(stats, get_protocol(proto), metric, n_resamples, seed)
 
 
 @_cached
 def _statistics(cell_dir: Path, stamp: tuple[int, ...], metric: str
-                ) -> tuple[np.ndarray, str, bool]:
+                ) -> tuple[np.ndarray, str]:
     """A cell's per-clip statistics of ``metric`` in sorted clip order, with the protocol
-    and lowercase option they are under: stored ones where usable, else scored here."""
+    they are under: stored ones where usable, else scored here."""
     result = _result(cell_dir, stamp)
-    side = _sidecar(cell_dir, stamp)
-    stats = _stored(side, metric)
+    stats = _stored(_sidecar(cell_dir, stamp), metric)
+    proto = _protocol_of(result)
     if stats is not None:
-        return stats, _protocol_of(result).name, side["lowercase"]
-    proto, lowercase = _scoring(cell_dir, result)
+        return stats, proto.name
     preds = _predictions(cell_dir, stamp)
     ids = sorted(preds)
-    stats = _statistic(proto, metric, {"lowercase": lowercase}).per_clip(
-        [preds[c][0] for c in ids], {c: preds[c][1] for c in ids})
-    return stats, proto.name, lowercase
+    stats = proto.statistics({c: preds[c][0] for c in ids}, {c: preds[c][1] for c in ids},
+                             _eval_options(cell_dir, result))[metric]
+    return stats, proto.name
 
 
 def _holds(side: dict[str, Any] | None, metric: str) -> bool:
@@ -505,36 +486,30 @@ def _stored(side: dict[str, Any] | None, metric: str) -> np.ndarray | None:
         stats = np.asarray(entry["values"], dtype=float).reshape(entry["shape"])
     except (KeyError, TypeError, ValueError):
         return None
-    ok = (stats.ndim == 2 and stats.shape == (side["clips"], _width(metric))
+    ok = (stats.ndim == 2
+          and stats.shape == (side["clips"], get_protocol(side["protocol"]).width(metric))
           and np.isfinite(stats).all())
     return stats if ok else None
 
 
-def _width(metric: str) -> int:
-    """Statistics per clip: (hits, 1) for top-k, (errors, reference words) for WER, and for
-    BLEU-n sacrebleu's (hypothesis length, reference length, n matches, n totals)."""
-    return 2 + 2 * int(metric.removeprefix("bleu")) if metric.startswith("bleu") else 2
-
-
-def _run_boot(stats: np.ndarray, statistic: _Statistic, n_resamples: int, seed: int
-              ) -> tuple[float, np.ndarray]:
+def _run_boot(stats: np.ndarray, proto: MetricProtocol, metric: str, n_resamples: int,
+              seed: int) -> tuple[float, np.ndarray]:
     """A run's corpus metric on the full test set and on each resample, from its per-clip
     statistics."""
     full, boot = _sums(stats, n_resamples, seed)
-    return float(statistic.corpus(full)[0]), statistic.corpus(boot)
+    return float(proto.corpus(metric, full)[0]), proto.corpus(metric, boot)
 
 
-def _protocol_of(result: Mapping[str, Any]) -> protocols.Protocol:
-    """The metric protocol a result's signatures name."""
-    head = next(iter(result["signatures"].values())).split("|")[0]
-    return protocols.get(head.removeprefix("protocol:"), result["task"])
+def _protocol_of(result: Mapping[str, Any]) -> MetricProtocol:
+    """The metric protocol a result's signatures name (a UserError where it names none
+    this harness has)."""
+    return get_protocol(protocol_named_by(next(iter(result["signatures"].values()))) or "")
 
 
-def _scoring(cell_dir: Path, result: dict[str, Any]) -> tuple[protocols.Protocol, bool]:
-    """The metric protocol a finished cell was scored with, and its lowercase option."""
+def _eval_options(cell_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """The ``eval`` options a finished cell was scored under."""
     config = _read_json(cell_dir / result["files"].get("config", "config.json"))
-    return _protocol_of(result), bool(config.get("config", {}).get("eval", {})
-                                      .get("lowercase", False))
+    return dict(config.get("config", {}).get("eval", {}))
 
 
 def _stamp(cell_dir: Path) -> tuple[int, ...]:
@@ -550,99 +525,10 @@ def _stamp(cell_dir: Path) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _check_metric(proto: protocols.Protocol, metric: str) -> None:
-    if metric not in METRICS[proto.task]:
+def _check_metric(proto: MetricProtocol, metric: str) -> None:
+    if metric not in proto.tested:
         raise UserError(f"cannot test {metric!r} of protocol {proto.name} for significance; "
-                        f"it supports {', '.join(METRICS[proto.task])}")
-
-
-def _statistic(proto: protocols.Protocol, metric: str, options: Mapping[str, Any]
-               ) -> _Statistic:
-    _check_metric(proto, metric)
-    if proto.task == "islr":
-        k = int(metric.removeprefix("top"))
-        return _Statistic(lambda preds, refs: np.array(
-            [[ref in list(pred)[:k], 1]
-             for pred, ref in zip(preds, refs.values(), strict=True)], dtype=float),
-            _percent, True)
-    if proto.task == "cslr":
-        count = _phoenix_errors(_PHOENIX[proto.name]) if proto.name in _PHOENIX else _errors
-        return _Statistic(count, _percent, False)
-    tokenize, lowercase = _TOKENIZE[proto.name], bool(options.get("lowercase", False))
-    order = int(metric.removeprefix("bleu"))
-    return _Statistic(
-        lambda preds, refs: np.array(_bleu_scorer(tokenize, lowercase, order, tuple(
-            refs.values()))._extract_corpus_statistics(preds, None), dtype=float),
-        lambda sums: _bleu(sums, order), True)
-
-
-@lru_cache(maxsize=64)  # the runs of a benchmark share their references: tokenised once
-def _bleu_scorer(tokenize: str, lowercase: bool, order: int, refs: tuple[str, ...]) -> Any:
-    """A sacrebleu BLEU with ``refs`` (one reference per clip) cached."""
-    from sacrebleu.metrics import BLEU
-
-    # force: as in benchmarks.metrics.translation, it only silences a tokenisation warning
-    bleu = BLEU(tokenize=tokenize, lowercase=lowercase, max_ngram_order=order, force=True,
-                references=[list(refs)])
-    if bleu.smooth_method != "exp" or bleu.effective_order:
-        raise RuntimeError("corpus BLEU is expected with exp smoothing, no effective order")
-    return bleu
-
-
-def _bleu(sums: np.ndarray, order: int) -> np.ndarray:
-    """Corpus BLEU of each row of summed sacrebleu statistics (hypothesis length, reference
-    length, n-gram matches 1..order, n-gram totals 1..order): ``BLEU.compute_bleu`` with its
-    corpus defaults (exp smoothing, no effective order), over all rows at once."""
-    sys_len, ref_len = sums[:, 0], sums[:, 1]
-    correct, total = sums[:, 2:2 + order], sums[:, 2 + order:2 + 2 * order]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bp = np.where(sys_len >= ref_len, 1.0,
-                      np.where(sys_len > 0, np.exp(1 - ref_len / sys_len), 0.0))
-        smooth = np.ones(len(sums))
-        reached = np.ones(len(sums), dtype=bool)  # compute_bleu stops at the first empty order
-        logs = np.zeros(len(sums))
-        for n in range(order):
-            reached &= total[:, n] > 0
-            zero = correct[:, n] == 0
-            smooth = np.where(reached & zero, smooth * 2, smooth)
-            precision = np.where(zero, 100.0 / (smooth * total[:, n]),
-                                 100.0 * correct[:, n] / total[:, n])
-            precision = np.where(reached, precision, 0.0)
-            logs += np.where(precision > 0, np.log(np.where(precision > 0, precision, 1.0)),
-                             -9999999999.0)  # sacrebleu's log of 0
-        score = bp * np.exp(logs / order)
-    return np.where(correct.sum(axis=1) > 0, score, 0.0)
-
-
-def _percent(sums: np.ndarray) -> np.ndarray:
-    """100 * numerator / denominator of summed (numerator, denominator) statistics."""
-    return 100.0 * sums[:, 0] / sums[:, 1]
-
-
-def _errors(preds: list[str], refs: dict[str, str]) -> np.ndarray:
-    """Per clip (word errors, reference words) of jiwer's alignment on whitespace words."""
-    import jiwer
-
-    words = wer.reference_words(refs)
-    out = jiwer.process_words([" ".join(w) for w in words.values()],
-                              [" ".join(p.split()) for p in preds])
-    return np.array([[sum(max(c.ref_end_idx - c.ref_start_idx, c.hyp_end_idx - c.hyp_start_idx)
-                          for c in chunks if c.type != "equal"), len(w)]
-                     for chunks, w in zip(out.alignments, words.values(), strict=True)],
-                    dtype=float)
-
-
-def _phoenix_errors(corpus: str) -> Callable[[list[str], dict[str, str]], np.ndarray]:
-    clean = phoenix.CLEANERS[corpus]
-
-    def count(preds: list[str], refs: dict[str, str]) -> np.ndarray:
-        """Per clip (word errors, reference words) of sclite on the cleaned hypothesis."""
-        words = wer.reference_words(refs)
-        edits = [wer.sclite_counts(w, clean(p)) for w, p in zip(words.values(), preds,
-                                                                strict=True)]
-        return np.array([[e.sub + e.dele + e.ins, e.ref_words] for e in edits], dtype=float)
-
-    return count
+                        f"it supports {', '.join(proto.tested)}")
 
 
 def _common_ids(a: Sequence[Predictions], b: Sequence[Predictions]) -> list[str]:

@@ -10,6 +10,7 @@ machine; the output says which machine and thread count measured them.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from harness.registry import BENCHMARKS, METHODS
@@ -45,13 +46,14 @@ def time_steps(model: Any, loader: Any, steps: int, warmup: int) -> dict[str, fl
 
 
 def measure(method: str, bench: str, preset: str, overrides: list[str], steps: int,
-            warmup: int, data_root: Any = None) -> list[dict[str, Any]]:
+            warmup: int, data_root: Any = None, config_file: Path | None = None
+            ) -> list[dict[str, Any]]:
     """One row per stage: stage name, frames per clip cap, batch size and timings."""
     import torch
 
     from harness.data import ClipLoader, DataOptions
 
-    cfg = resolve_config(method, bench, preset, overrides)
+    cfg = resolve_config(method, bench, preset, overrides, config_file)
     m = METHODS.get(method)()
     b = BENCHMARKS.get(bench)(cfg, root=data_root)
     store = b.open()

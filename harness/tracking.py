@@ -4,6 +4,15 @@ The default store is a sqlite file under the output folder. Its schema and the e
 are created once, under a file lock, before any run is written (parallel first use of a
 fresh sqlite file corrupts it). ``MLFLOW_TRACKING_URI`` or ``--tracking-uri`` point at a
 shared ``mlflow server`` instead.
+
+A store the harness creates holds one experiment: MLflow's "Default" (id 0, whose
+artifacts would go to ``./mlruns/0`` of whichever process made the store) becomes the
+harness's, with the artifacts under the output folder.
+
+A cell's run carries MLflow's own tags (``mlflow.source.name``, ``mlflow.source.git.commit``)
+and the harness's under one prefix (``harness.cell_key``, ``harness.status``, ...), its
+config as params, its training curves and final metrics, its files as artifacts, and the
+prepared store it read as a dataset input (name, version, fingerprint as the digest).
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from harness.errors import UserError
 
 EXPERIMENT = "harness"
 CELL_KEY_TAG = "harness.cell_key"
+#: ``mlflow.source.name`` of every cell's run: the harness command that runs one cell.
+SOURCE_NAME = "harness run"
 _PARAM_LIMIT = 6000
 
 
@@ -70,10 +81,11 @@ def _schema_template() -> Path:
     return Path(root) / f"mlflow-{mlflow.__version__}-empty.db"
 
 
-def _create_sqlite_store(db: Path) -> None:
+def _create_sqlite_store(db: Path, experiment: str, artifact_root: Path | None) -> None:
     """Create a migrated sqlite store at ``db`` through a temporary file renamed last: a copy
     of the schema template when there is one, else migrated by MLflow (and then kept as the
-    template)."""
+    template). Its one experiment, MLflow's "Default", is renamed ``experiment``, with its
+    artifacts under ``artifact_root`` (default: ``./mlruns/0``, as MLflow would put them)."""
     import shutil
     import sqlite3
 
@@ -83,15 +95,16 @@ def _create_sqlite_store(db: Path) -> None:
     try:
         if template.is_file():
             shutil.copyfile(template, tmp)
-            # MLflow's "Default" experiment points at ./mlruns of the process creating it
-            with sqlite3.connect(tmp) as con:
-                con.execute("UPDATE experiments SET artifact_location = ? WHERE "
-                            "experiment_id = 0", (str(Path.cwd() / "mlruns" / "0"),))
-            con.close()
         else:
             client = _client(f"sqlite:///{tmp}")
             client._tracking_client.store.engine.dispose()  # all connections closed first
             _keep_template(tmp, template)
+        location = (artifact_root.resolve().as_uri() if artifact_root
+                    else str(Path.cwd() / "mlruns" / "0"))
+        with sqlite3.connect(tmp) as con:
+            con.execute("UPDATE experiments SET name = ?, artifact_location = ? WHERE "
+                        "experiment_id = 0", (experiment, location))
+        con.close()
         faults.point("store.create")
         os.replace(tmp, db)
     except BaseException:
@@ -135,7 +148,7 @@ class Tracker:
             db = Path(uri[len("sqlite:///"):])
             with _file_lock(db.with_name(db.name + ".lock")):
                 if not db.exists():
-                    _create_sqlite_store(db)
+                    _create_sqlite_store(db, experiment, artifact_root)
                 self.client = _client(uri)
                 self.experiment_id = self._ensure_experiment(experiment, artifact_root)
         else:
@@ -224,6 +237,24 @@ class Tracker:
         batch = [RunTag(k, str(v)) for k, v in tags.items()]
         self._do(lambda: self.client.log_batch(self.run_id, tags=batch))
 
+    def log_dataset(self, name: str, version: str, fingerprint: str, path: Path,
+                    counts: dict[str, int], context: str) -> None:
+        """Log a prepared store as the run's dataset input: an ``mlflow.data`` MetaDataset
+        named ``name`` whose digest is the store's fingerprint, its version and clip counts
+        as the profile, ``context`` (the stage that reads it) as ``mlflow.data.context``.
+        MLflow keeps one input per dataset and run, so a resumed cell adds none."""
+        import json
+
+        from mlflow.data import get_dataset_source_from_json
+        from mlflow.data.meta_dataset import MetaDataset
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        source = get_dataset_source_from_json(json.dumps({"uri": str(path.resolve())}), "local")
+        meta = MetaDataset(source, name=name, digest=fingerprint).to_dict()
+        dataset = Dataset(**meta, profile=json.dumps({"version": version, "clips": counts}))
+        entry = DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)])
+        self._do(lambda: self.client.log_inputs(self.run_id, datasets=[entry]))
+
     def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
         """Upload the files of a folder as run artifacts."""
         self._do(lambda: self.client.log_artifacts(self.run_id, str(folder), artifact_path))
@@ -254,6 +285,10 @@ class NoTracker:
         """Nothing logged."""
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """Nothing logged."""
+
+    def log_dataset(self, name: str, version: str, fingerprint: str, path: Path,
+                    counts: dict[str, int], context: str) -> None:
         """Nothing logged."""
 
     def finish(self, status: str = "FINISHED") -> None:

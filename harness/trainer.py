@@ -30,6 +30,13 @@ says so (``selection_fallback``).
 
 On several ranks (``world``, see harness/distributed.py) each rank trains on its share of
 every batch through DDP, and rank 0 alone writes the checkpoints.
+
+What a stage reports as it goes, none of which changes a number: every ``log_every``
+optimiser steps, ``on_step`` receives the mean training loss of the batches since the last
+report (over the ranks), the learning rate and the clips trained per second; at the end of
+every epoch, ``on_epoch`` the epoch's mean losses and dev metrics. On a terminal, a bar for
+the stage (its ETA) and one for the epoch (batches, loss, batches/s, ETA) are drawn
+(harness.progress).
 """
 
 from __future__ import annotations
@@ -37,7 +44,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,7 +52,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from harness import checkpoint, faults
+from harness import checkpoint, faults, progress
 from harness.config import POSITIVE, Rule, count, number
 from harness.data import ClipLoader
 from harness.distributed import SINGLE, World, accumulation_steps, share, wrap
@@ -69,6 +75,13 @@ class StageConfig:
     effective_batch_size: int | None = None
     eps: float = 1e-8  # AdamW's; these two defaults are torch's
     betas: tuple[float, float] = (0.9, 0.999)
+    #: optimiser steps between two points of the training-loss curve (``on_step``); 0: none.
+    #: Absent from the presets (set with ``--set +finetune.log_every=N``): older configs,
+    #: and their hashes, stay as they were.
+    log_every: int = 10
+    #: multipliers of ``lr`` for the parameters under named submodules, e.g.
+    #: ``{"text_model": 0.25}``; the schedule scales every group alike
+    lr_scale: dict[str, float] | None = None
     #: What each value of the section must be (with the batch sizes the runner reads from
     #: it), checked before a cell runs (``harness.config.check``). A stage trains at least
     #: one epoch; the runner lets ``pretrain.epochs`` be 0, "no pre-training".
@@ -76,9 +89,12 @@ class StageConfig:
         "epochs": count(1), "lr": POSITIVE, "weight_decay": number(0),
         "warmup_ratio": number(0, 1), "grad_clip": number(0), "eval_every": count(1),
         "checkpoint_every": count(0), "effective_batch_size": count(1), "eps": POSITIVE,
+        "log_every": count(0),
         "betas": Rule("two numbers in [0, 1)", lambda v: isinstance(v, (list, tuple))
                       and len(v) == 2 and all(number(0, 1, high_open=True).ok(b) for b in v)),
-        "batch_size": count(1), "eval_batch_size": count(1)}
+        "batch_size": count(1), "eval_batch_size": count(1),
+        "lr_scale": Rule("a mapping of submodule names to positive numbers", lambda v: v is None
+                         or (isinstance(v, dict) and all(POSITIVE.ok(x) for x in v.values())))}
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> StageConfig:
@@ -87,7 +103,30 @@ class StageConfig:
         return cls(**{k: v for k, v in section.items() if k in fields})
 
 
+def param_groups(model: torch.nn.Module, cfg: StageConfig) -> list[dict[str, Any]]:
+    """AdamW's parameter groups: weight decay on parameters of two or more dimensions only,
+    and ``lr`` times ``cfg.lr_scale[name]`` for the parameters under submodule ``name``
+    (each scale names an existing submodule: a misspelt one is one ConfigError)."""
+    scales = dict(cfg.lr_scale or {})
+    modules = dict(model.named_modules())
+    missing = sorted(set(scales) - set(modules))
+    if missing:
+        top = sorted(n for n in modules if n and "." not in n)
+        raise ConfigError(f"lr_scale names {missing}, which are not submodules of the model "
+                          f"(its top-level ones: {top})")
+    groups: dict[tuple[float, bool], list[torch.nn.Parameter]] = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        scale = next((s for prefix, s in scales.items() if name.startswith(prefix + ".")), 1.0)
+        groups.setdefault((scale, p.ndim > 1), []).append(p)
+    return [{"params": ps, "weight_decay": cfg.weight_decay if decay else 0.0,
+             "lr": cfg.lr * scale} for (scale, decay), ps in groups.items()]
+
+
 Evaluate = Callable[[Any], tuple[float, dict[str, float]]]
+#: Receives a stage's metrics and the optimiser step they belong to.
+Report = Callable[[dict[str, float], int], None]
 
 
 class Trainer:
@@ -96,9 +135,9 @@ class Trainer:
     def __init__(self, model: torch.nn.Module, stage: str, cfg: StageConfig, loader: ClipLoader,
                  ckpt_dir: Path, *, evaluate: Evaluate | None, higher_is_better: bool = True,
                  device: torch.device, log: Callable[[str], None],
-                 on_epoch: Callable[[dict[str, float], int], None] | None = None,
+                 on_epoch: Report | None = None, on_step: Report | None = None,
                  world: World = SINGLE, precision: str = "fp32",
-                 trivial: float | None = None) -> None:
+                 trivial: float | None = None, quiet: bool = False) -> None:
         self.model, self.stage, self.cfg, self.loader = model, stage, cfg, loader
         self.world = world
         self.precision = precision
@@ -108,7 +147,10 @@ class Trainer:
         self.last_path = ckpt_dir / f"{stage}.last.pt"
         self.best_path = ckpt_dir / f"{stage}.best.pt"
         self.evaluate, self.higher, self.trivial = evaluate, higher_is_better, trivial
-        self.device, self.log, self.on_epoch = device, log, on_epoch
+        self.device, self.log, self.on_epoch, self.on_step = device, log, on_epoch, on_step
+        self.quiet = quiet or not world.main  # no progress bars (rank 0 alone draws them)
+        # what the next ``on_step`` report averages: loss sum, batches, clips, since when
+        self._window: list[float] = [0.0, 0, 0, time.perf_counter()]
         self.accumulation = accumulation_steps(stage, loader.batch_size,
                                                cfg.effective_batch_size)
         self.steps_per_epoch = len(loader) // self.accumulation
@@ -118,12 +160,8 @@ class Trainer:
                 f"{self.accumulation} batches of {loader.batch_size} in a step, but an epoch "
                 f"has {len(loader)}: lower it to at most "
                 f"{len(loader) * loader.batch_size} (--set {stage}.effective_batch_size=N)")
-        decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
-        no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
-        self.optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": cfg.weight_decay},
-             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, eps=cfg.eps,
-            betas=tuple(cfg.betas))
+        self.optimizer = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr, eps=cfg.eps,
+                                           betas=tuple(cfg.betas))
         self.total_steps = max(1, cfg.epochs * self.steps_per_epoch)
         warmup = int(cfg.warmup_ratio * self.total_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -201,8 +239,13 @@ class Trainer:
                 self._load_best()
                 return s
             self.log(f"{self.stage}: resuming at epoch {s['epoch'] + 1}, batch {s['step']}")
-        while self.state["epoch"] < self.cfg.epochs:
-            self._train_epoch()
+        used = self.steps_per_epoch * self.accumulation  # batches trained on per epoch
+        with progress.bar(f"{self.stage} ({self.cfg.epochs} epochs)",
+                          total=self.cfg.epochs * used, unit="batch", average=True,
+                          initial=self.state["epoch"] * used + self.state["step"],
+                          quiet=self.quiet) as stage_bar:
+            while self.state["epoch"] < self.cfg.epochs:
+                self._train_epoch(stage_bar)
         if self.state["best_epoch"] is None:  # no epoch beat the trivial score: the last
             self.state["best_epoch"] = self.state["epoch"]
             self.state["selection_fallback"] = True
@@ -214,16 +257,20 @@ class Trainer:
         self._load_best()
         return self.state
 
-    def _train_epoch(self) -> None:
+    def _train_epoch(self, stage_bar: Any) -> None:
+        """Train one epoch (from ``state['step']``), evaluate, checkpoint and report it."""
         s, cfg, k = self.state, self.cfg, self.accumulation
         epoch = s["epoch"]
         started = time.perf_counter()
         self.model.train()
         used = self.steps_per_epoch * k  # the batches of whole steps; the rest is not used
-        progress = _Progress(f"{self.stage} epoch {epoch + 1}/{cfg.epochs}", used, s["step"])
+        self._window = [0.0, 0, 0, time.perf_counter()]  # a resumed window starts afresh
+        epoch_bar = progress.bar(f"epoch {epoch + 1}/{cfg.epochs}", total=used, unit="batch",
+                                 initial=s["step"], quiet=self.quiet)
         batches = self.loader.batches(epoch, start=s["step"])
-        with contextlib.closing(batches):
+        with contextlib.closing(batches), epoch_bar:
             for batch in itertools.islice(batches, used - s["step"]):
+                self._window[2] += len(batch)  # clips of the whole batch, over all ranks
                 if self.world.enabled:
                     batch = batch.part(share(len(batch), self.world))
                 if s["step"] % k == 0:
@@ -237,10 +284,14 @@ class Trainer:
                 s["count"] += 1
                 for name, v in losses.items():
                     s["sums"][name] = s["sums"].get(name, 0.0) + float(v.detach())
-                progress.update(s["step"], float(loss.detach()))
+                value = float(loss.detach())
+                self._window[0] += value
+                self._window[1] += 1
+                epoch_bar.set_postfix_str(f"loss {value:.4f}", refresh=False)
+                epoch_bar.update()
+                stage_bar.update()
                 if last:
                     self._optimizer_step()
-        progress.close()
         means = {name: v / max(1, s["count"]) for name, v in s["sums"].items()}
         record = {f"train_{name}": v for name, v in self.world.mean(means).items()}
         record["lr"] = self.scheduler.get_last_lr()[0]
@@ -262,8 +313,8 @@ class Trainer:
         s["history"].append({"epoch": epoch + 1, **record})
         s["epoch"], s["step"], s["sums"], s["count"] = epoch + 1, 0, {}, 0
         self._save()
-        if self.on_epoch is not None:
-            self.on_epoch({k: v for k, v in record.items() if k != "epoch_seconds"},
+        if self.on_epoch is not None:  # the learning rate is on_step's curve
+            self.on_epoch({k: v for k, v in record.items() if k not in ("epoch_seconds", "lr")},
                           s["global_step"])
         self.log(summary + f" [{record['epoch_seconds']:.1f}s]")
 
@@ -297,8 +348,21 @@ class Trainer:
         self.scheduler.step()
         faults.point(f"{self.stage}.step")
         s["global_step"] += 1
+        if cfg.log_every and s["global_step"] % cfg.log_every == 0:
+            self._report_step()
         if cfg.checkpoint_every and s["global_step"] % cfg.checkpoint_every == 0:
             self._save()
+
+    def _report_step(self) -> None:
+        """Hand ``on_step`` the mean loss, learning rate and clips/s since the last report."""
+        loss, batches, clips, since = self._window
+        now = time.perf_counter()
+        self._window = [0.0, 0, 0, now]
+        if self.on_step is None or not batches:
+            return
+        mean = self.world.mean({"loss": loss / batches})["loss"]
+        self.on_step({"loss": mean, "lr": self.scheduler.get_last_lr()[0],
+                      "samples_per_s": clips / max(1e-9, now - since)}, self.state["global_step"])
 
 
 def _better_or_equal(value: float, other: float, higher: bool) -> bool:
@@ -310,26 +374,3 @@ def _warmup_cosine(step: int, warmup: int, total: int) -> float:
         return (step + 1) / (warmup + 1)
     progress = (step - warmup) / max(1, total - warmup)
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-
-class _Progress:
-    """A one-line progress display on an interactive terminal; silent otherwise."""
-
-    def __init__(self, label: str, total: int, start: int) -> None:
-        self.label, self.total = label, total
-        self.enabled = sys.stderr.isatty()
-        self.started = time.perf_counter()
-        self.first = start
-
-    def update(self, done: int, loss: float) -> None:
-        if not self.enabled:
-            return
-        rate = (done - self.first) / max(1e-9, time.perf_counter() - self.started)
-        sys.stderr.write(f"\r{self.label} {done}/{self.total} loss {loss:.4f} "
-                         f"({rate:.1f} batches/s)\033[K")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()

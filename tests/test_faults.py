@@ -75,12 +75,17 @@ def _check_killed_then_resumed(harness, out: Path, reference, killed) -> None:
     # never a finished-looking result from a partial run: a result here is complete
     if partial is not None:
         assert partial["metrics"] == reference[0]
+        if not (folder / "tracked.json").exists():  # killed before its last checkpoint went
+            assert (folder / "checkpoints" / "finetune.last.pt").exists()
     resumed = run_cell(harness, out)
     assert resumed.returncode == 0, resumed.stderr[-800:]
     result = load_finished(folder)
     assert result is not None and result["metrics"] == reference[0]
     assert (folder / "predictions" / "test.jsonl").read_text() == reference[1]
     assert (folder / "tracked.json").exists()
+    # the finished cell keeps its selected weights, not the checkpoint to resume from
+    assert (folder / "checkpoints" / "finetune.best.pt").exists()
+    assert not (folder / "checkpoints" / "finetune.last.pt").exists()
     assert finished_runs(out) == [("FINISHED", "finished")]  # one run, complete
     assert not [p for p in folder.rglob("*.tmp-*") if p.name not in left]
 

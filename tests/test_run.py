@@ -85,7 +85,7 @@ def test_mlflow_run_has_tags_params_metrics_and_artifacts(islr_run):
     assert run.info.status == "FINISHED"
     tags = run.data.tags
     for key in ("method", "bench", "task", "seed", "cell_key", "config_hash"):
-        assert tags[key] == str(result[key])
+        assert tags[f"harness.{key}"] == str(result[key])
     assert run.data.params["finetune.epochs"] == "5"
     assert run.data.metrics["test_top1"] == pytest.approx(result["metrics"]["test"]["top1"])
     names = {a.path for a in client.list_artifacts(run.info.run_id)}

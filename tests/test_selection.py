@@ -96,3 +96,24 @@ def test_trivial_predictions_are_the_majority_classes_or_empty_output():
     assert preds == {"a": ["Z", "Y", "X"], "b": ["Z", "Y", "X"]}
     assert trivial_predictions("cslr", ["a"], ["X Y"]) == {"a": ""}
     assert trivial_predictions("slt", ["a"], []) == {"a": ""}
+
+
+def test_lr_scale_gives_named_submodules_their_own_learning_rate():
+    from harness.errors import ConfigError
+    from harness.trainer import param_groups
+
+    class Two(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder, self.text_model = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+
+    model = Two()
+    groups = param_groups(model, StageConfig(epochs=1, lr=1e-3,
+                                             lr_scale={"text_model": 0.25}))
+    by_param = {id(p): (g["lr"], g["weight_decay"]) for g in groups for p in g["params"]}
+    assert by_param[id(model.encoder.weight)] == (1e-3, 0.01)
+    assert by_param[id(model.encoder.bias)] == (1e-3, 0.0)
+    assert by_param[id(model.text_model.weight)] == (2.5e-4, 0.01)
+    assert by_param[id(model.text_model.bias)] == (2.5e-4, 0.0)
+    with pytest.raises(ConfigError, match="text_modle"):
+        param_groups(model, StageConfig(epochs=1, lr=1e-3, lr_scale={"text_modle": 0.5}))

@@ -79,8 +79,10 @@ def test_a_store_copied_from_the_schema_template_equals_a_migrated_one(tmp_path,
 
     a, b = describe(tmp_path / "a/mlflow.db"), describe(tmp_path / "b/mlflow.db")
     assert a[:2] == b[:2]
-    assert a[2] == [(0, "Default", str(tmp_path / "a/mlruns/0"))]
-    assert b[2] == [(0, "Default", str(tmp_path / "b/mlruns/0"))]  # as MLflow would set it
+    # MLflow's "Default" is the harness's experiment (no stray one): artifacts where MLflow
+    # would put them when no artifact root is given
+    assert a[2] == [(0, "harness", str(tmp_path / "a/mlruns/0"))]
+    assert b[2] == [(0, "harness", str(tmp_path / "b/mlruns/0"))]
 
 FINISH = """
 import sys, time

@@ -1,6 +1,7 @@
 """Readers for the skeleton formats the field publishes, label files, detection, validation.
 
-Pose formats (``FORMATS``; one module each, every one yields canonical
+Pose formats (one module each, registered in ``harness.registry.POSE_FORMATS``; ``FORMATS``
+lists their names in the order of their ``rank``, as below; every one yields canonical
 ``harness.pose.PoseSequence`` clips in ``coco_wholebody_133``):
 
 ========== ========================================== ============ =====================
@@ -41,7 +42,8 @@ this package (in the benchmark adapter's ``prepare``)::
         report.raise_if_fatal()                              # aborts the unfinished store
         writer.close()
 
-Label formats (``LABEL_FORMATS``, see ``labels``): Uni-Sign's gzip-pickled dicts, WLASL's
+Label formats (``harness.registry.LABEL_FORMATS``, see ``labels``): Uni-Sign's gzip-pickled
+dicts, WLASL's
 JSON (with ``subset=N`` for WLASL-N), the Phoenix-2014 and Phoenix-2014-T corpus CSVs, and
 the labels inside pyskl annotation pickles. What the validation report treats as fatal is
 listed in ``report``.
@@ -50,33 +52,23 @@ listed in ``report``.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.formats import openhands, pose_file, pyskl, slrt, unisign
-from benchmarks.formats._common import DEFAULT_FPS, Clip, ClipError, canonical_id
-from benchmarks.formats.detect import FORMATS, detect_format
-from benchmarks.formats.labels import (
-    LABEL_FORMATS,
-    LabelRecord,
-    detect_label_format,
-    read_labels,
-)
+from benchmarks.formats._common import DEFAULT_FPS, Clip, ClipError, canonical_id, ranked
+from benchmarks.formats.detect import detect_format
+from benchmarks.formats.labels import LabelRecord, detect_label_format, read_labels
 from benchmarks.formats.report import ClipStats, Report, clip_stats, validate
 from harness.errors import UserError
+from harness.registry import POSE_FORMATS
 
-READERS: dict[str, Callable[..., Iterator[Clip]]] = {
-    "unisign": unisign.read,
-    "slrt": slrt.read,
-    "pyskl": pyskl.read,
-    "openhands": openhands.read,
-    "pose": pose_file.read,
-}
+#: The registered pose formats' names, in the order of their rank.
+FORMATS = ranked(POSE_FORMATS.entries())
 
 __all__ = [
-    "DEFAULT_FPS", "FORMATS", "LABEL_FORMATS", "READERS", "Clip", "ClipError", "ClipStats",
-    "LabelRecord", "Report", "canonical_id", "clip_stats", "detect_format",
-    "detect_label_format", "read_clips", "read_labels", "validate",
+    "DEFAULT_FPS", "FORMATS", "Clip", "ClipError", "ClipStats", "LabelRecord", "Report",
+    "canonical_id", "check_format", "clip_stats", "detect_format", "detect_label_format",
+    "read_clips", "read_labels", "validate",
 ]
 
 
@@ -92,9 +84,14 @@ def read_clips(path: str | Path, format: str | None = None, *,
     if not path.exists():
         raise UserError(f"pose source {path} does not exist")
     fmt = format or detect_format(path)
-    reader = READERS.get(fmt)
-    if reader is None:
-        close = difflib.get_close_matches(fmt, list(READERS), n=1)
+    check_format(fmt)
+    return POSE_FORMATS.get(fmt).read(path, default_fps=default_fps, frame_size=frame_size,
+                                      errors=errors)
+
+
+def check_format(fmt: str) -> None:
+    """A UserError in one line (with a suggestion) when ``fmt`` is not a pose format."""
+    if fmt not in FORMATS:
+        close = difflib.get_close_matches(fmt, FORMATS, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
-        raise UserError(f"unknown pose format {fmt!r}{hint} (known: {', '.join(READERS)})")
-    return reader(path, default_fps=default_fps, frame_size=frame_size, errors=errors)
+        raise UserError(f"unknown pose format {fmt!r}{hint} (known: {', '.join(FORMATS)})")

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from benchmarks._common import ScoredBenchmark
 from benchmarks.synth.generator import GENERATOR_VERSION, SynthConfig, generate
+from harness import progress
 from harness.config import short_hash
 from harness.errors import ConfigError, UserError
 from harness.registry import BENCHMARKS
@@ -82,12 +83,23 @@ class SynthBenchmark(ScoredBenchmark):
             print(f"generating SynthSign {kind} set into {path}", file=sys.stderr, flush=True)
             info = {"generator": "synthsign", "generator_version": GENERATOR_VERSION,
                     "kind": kind, "config": dataclasses.asdict(gen_cfg)}
-            with StoreWriter(path, info=info) as writer:
-                for clip in generate("cslr" if kind == "sentences" else kind, gen_cfg):
+            made = generate("cslr" if kind == "sentences" else kind, gen_cfg)
+            clips = progress.bar(f"generate SynthSign {kind}", made,
+                                 total=clip_count(kind, gen_cfg), unit="clip")
+            with StoreWriter(path, info=info) as writer, clips:
+                for clip in clips:
                     writer.add(clip.id, clip.pose, split=clip.split, signer=clip.signer,
                                gloss=clip.gloss, text=clip.text, source="synthsign")
                 writer.close()
         return path
+
+
+def clip_count(kind: str, cfg: SynthConfig) -> int:
+    """How many clips the generator makes of a set (``islr``, ``sentences``, ``pretrain``)."""
+    if kind == "islr":  # every gloss by every signer: train repeated, dev and test once
+        return cfg.vocab_size * (cfg.n_train_signers * cfg.islr_reps_per_signer
+                                 + cfg.n_dev_signers + cfg.n_test_signers)
+    return cfg.pretrain_sentences if kind == "pretrain" else sum(cfg.cslr_sentences)
 
 
 @BENCHMARKS.register("synth-islr")

@@ -28,4 +28,4 @@ for seed in $SEEDS; do
     done
   done
 done
-$PY -m harness summary --out "$OUT"
+$PY -m harness summary --results "$OUT"

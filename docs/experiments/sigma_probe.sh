@@ -15,4 +15,4 @@ for seed in 0 1 2; do
       --set "${SET[@]}" "$pre"
   done
 done
-$PY -m harness summary --out "$OUT"
+$PY -m harness summary --results "$OUT"
