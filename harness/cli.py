@@ -340,18 +340,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_perf(args: argparse.Namespace) -> int:
-    """Run the performance suite and print (or dump) its report."""
-    from harness.perf import render, run_suite
-
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    report = run_suite(args.device, quick=args.quick,
-                       data_root=Path(args.data_root) if args.data_root else None,
-                       compiled=args.compile)
-    print(json.dumps(report, indent=2, sort_keys=True) if args.json else render(report), end="")
-    return 0
+    """The performance suite moved out of the engine: say where."""
+    raise UserError("perf is a developer tool of the repository now: run python -m "
+                    "tools.perf [--quick] [--json] [--device cuda] from its root")
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -579,17 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plots", action="store_true", help="write no PNG plots")
     p.set_defaults(func=cmd_leaderboard)
 
-    p = sub.add_parser("perf", help="time the encoder, data path, metrics and CLI on this "
-                                    "machine, each against an in-suite reference")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--quick", action="store_true", help="smoke shapes, few steps, small "
-                                                        "inputs (seconds; for tests)")
-    p.add_argument("--threads", type=_at_least(1), help="torch CPU threads")
-    p.add_argument("--compile", action="store_true", help="also time the smoke encoders "
-                   "under torch.compile (compile=true; minutes of compilation on a CPU)")
-    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
-                                       "or ./data)")
+    p = sub.add_parser("perf", help="moved: python -m tools.perf (a developer tool in the "
+                                    "repository)", add_help=False, prefix_chars="+")
+    p.add_argument("rest", nargs="*", help=argparse.SUPPRESS)  # any options: see the pointer
     p.set_defaults(func=cmd_perf)
 
     p = sub.add_parser("reproduce", help="re-run a finished cell from its recording and "

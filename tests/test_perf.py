@@ -1,22 +1,45 @@
-"""`python -m harness perf --quick`: the suite runs and reports every figure with its
-reference (no timing is asserted: absolute speed belongs to the machine)."""
+"""`python -m tools.perf --quick`: the suite runs and reports every figure with its
+reference (no timing is asserted: absolute speed belongs to the machine); `python -m harness
+perf` says where the suite went."""
 
 from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from harness.registry import METHODS
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="module")
 def quick_report(harness) -> dict:
-    """The JSON report of ``perf --quick`` on this machine."""
-    done = harness("perf", "--quick", "--json", "--threads", "2")
-    assert done.code == 0, done.err
-    return json.loads(done.out)
+    """The JSON report of ``python -m tools.perf --quick`` on this machine."""
+    argv = harness.argv(("--quick", "--json", "--threads", "2"))
+    argv[1:3] = ["-m", "tools.perf"]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=harness.env,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_harness_perf_points_to_the_tool(harness):
+    done = harness("perf", "--quick")
+    assert done.code == 2 and done.out == ""
+    assert done.error_lines == ["error: perf is a developer tool of the repository now: run "
+                                "python -m tools.perf [--quick] [--json] [--device cuda] from "
+                                "its root"]
+
+
+def test_script_form_runs():
+    done = subprocess.run([sys.executable, "tools/perf.py", "--help"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0 and "--quick" in done.stdout, done.stderr
 
 
 def test_quick_suite_reports_every_figure_against_its_reference(quick_report):
@@ -49,7 +72,7 @@ def test_quick_suite_reports_every_figure_against_its_reference(quick_report):
 def test_full_report_without_bf16_steps_says_why(quick_report):
     """Where bf16 is emulated the full suite times no bf16 step; the report says the bf16
     target cannot be measured there and still checks the others."""
-    from harness.perf import render
+    from tools.perf import render
 
     report = copy.deepcopy(quick_report)
     report.update(quick=False, native_bf16=False, timed_precisions=["fp32"])

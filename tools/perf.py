@@ -1,4 +1,9 @@
-"""``python -m harness perf``: what this machine does with the harness, as ratios.
+"""``python -m tools.perf``: what this machine does with the harness, as ratios.
+
+A developer tool, not part of the engine: it names methods and their encoders
+(``methods.encoders``), which the engine reaches only through its registries. Run it from
+the repository root as ``python -m tools.perf [--quick] [--json] [--device cuda]`` (or
+``python tools/perf.py ...``).
 
 Every figure is measured side by side with an in-suite reference in the same run, and
 reported as a ratio to it (absolute numbers are printed too, never asserted in tests):
@@ -25,6 +30,7 @@ reported as a ratio to it (absolute numbers are printed too, never asserted in t
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -558,3 +564,40 @@ def render(report: dict[str, Any]) -> str:
             met = value <= target if name.endswith("_s") else value >= target
             lines.append(f"  {name}: {value:.2f} {bound} {'met' if met else 'MISSED'}")
     return "\n".join(lines) + "\n"
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the performance suite and print (or dump) its report."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.perf", description="time the encoder, data path, metrics and "
+        "CLI on this machine, each against an in-suite reference")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--quick", action="store_true", help="smoke shapes, few steps, small "
+                        "inputs (seconds; for tests)")
+    parser.add_argument("--threads", type=_at_least_one, help="torch CPU threads")
+    parser.add_argument("--compile", action="store_true", help="also time the smoke encoders "
+                        "under torch.compile (compile=true; minutes of compilation on a CPU)")
+    parser.add_argument("--data-root", help="where prepared stores live (default "
+                        "$HARNESS_DATA or ./data)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    report = run_suite(args.device, quick=args.quick,
+                       data_root=Path(args.data_root) if args.data_root else None,
+                       compiled=args.compile)
+    print(json.dumps(report, indent=2, sort_keys=True) if args.json else render(report), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
