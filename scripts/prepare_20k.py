@@ -3,7 +3,7 @@ loading from the prepared store against loading the same clips from the per-clip
 
 Usage (from the repository root)::
 
-    .venv/bin/python docs/benchmarks/prepare_20k.py --workdir /tmp/bench20k \
+    .venv/bin/python scripts/prepare_20k.py --workdir /tmp/bench20k \
         [--clips 20000] [--frames 64] [--batch 64] [--batches 50]
 
 Steps:
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.safe_pickle import load_pickle  # noqa: E402

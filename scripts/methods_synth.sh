@@ -4,11 +4,11 @@
 # sentences, the smoke preset's 10 and 12 epochs), each
 # pre-training method pre-trained once per seed on the SynthSign pose+text corpus and the
 # pre-training shared by its three benchmarks (<out>/pretrained/). The ISLR cells are the
-# same cells as docs/experiments/sigma_synth_islr.sh (same settings): with the same OUT they
+# same cells as scripts/sigma_synth_islr.sh (same settings): with the same OUT they
 # are not run twice. Cells are idempotent: rerunning skips finished ones.
-#   METHODS="scratch sigma" BENCHES=synth-islr SEEDS="0 1" THREADS=1 docs/experiments/methods_synth.sh
+#   METHODS="scratch sigma" BENCHES=synth-islr SEEDS="0 1" THREADS=1 scripts/methods_synth.sh
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 OUT=${OUT:-outputs/sigma-synth-islr}
 PY=${PY:-.venv/bin/python}
 METHODS=${METHODS:-scratch sigma mslp ccl_slr uni_sign}

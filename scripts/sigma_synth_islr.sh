@@ -3,7 +3,7 @@
 # synth-islr with a quarter of the labelled training clips (4 per gloss), seeds 0-2.
 # Cells are idempotent: rerunning skips finished ones. Prints the summary table at the end.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 OUT=${OUT:-outputs/sigma-synth-islr}
 PY=${PY:-.venv/bin/python}
 SET=(data.train_fraction=0.25 finetune.epochs=20 finetune.batch_size=16)

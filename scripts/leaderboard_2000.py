@@ -10,7 +10,7 @@ the real CLI in a subprocess three times per source (the MLflow store; the resul
 alone), paired bootstrap comparisons and plots included, and checks that the three runs of
 a source wrote the same bytes.
 
-    .venv/bin/python docs/benchmarks/leaderboard_2000.py --workdir /tmp/lb2000
+    .venv/bin/python scripts/leaderboard_2000.py --workdir /tmp/lb2000
 """
 
 from __future__ import annotations
