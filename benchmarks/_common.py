@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.metrics import protocols
-from harness.benchmark import Benchmark
-from harness.metric import MetricProtocol
+from harness.core.metric import MetricProtocol
+from harness.data.benchmark import Benchmark
 
 
 class ScoredBenchmark(Benchmark):

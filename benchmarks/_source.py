@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from benchmarks._common import ScoredBenchmark
-from harness import atomic
-from harness.archives import MEMBER_SEP, Extracted, extracted, is_archive
+from harness.data.store import PoseStore
 from harness.errors import ConfigError, DataError, UserError
-from harness.store import PoseStore
+from harness.io import atomic
+from harness.io.archives import MEMBER_SEP, Extracted, extracted, is_archive
 
 if TYPE_CHECKING:
     from benchmarks.formats import LabelRecord, Report
@@ -152,7 +152,7 @@ class SourceBenchmark(ScoredBenchmark):
     # -- preparing -----------------------------------------------------------------------
     def prepare(self, source: Path | None, force: bool = False, **options: Any) -> Path:
         """Convert the source into the store (tar and zip archives of the source or the
-        labels are extracted first, see ``harness.archives``); see the module docstring."""
+        labels are extracted first, see ``harness.io.archives``); see the module docstring."""
         self.last_report = None
         if options.get("format") is not None:  # before the labels are read
             from benchmarks.formats import check_format
@@ -229,8 +229,8 @@ class SourceBenchmark(ScoredBenchmark):
         same path; ``shown`` maps extracted paths back to ``ARCHIVE!member``; ``inputs``: the
         resolved paths and fps recorded for the next ``prepare`` to compare with)."""
         from benchmarks.formats import clip_stats, detect_format, read_clips, validate
-        from harness import progress
-        from harness.store import StoreWriter
+        from harness.data.store import StoreWriter
+        from harness.io import progress
 
         if labels_path is None:  # only pyskl pose files carry labels: read from the source
             fmt = fmt or detect_format(source)

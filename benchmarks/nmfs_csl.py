@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from benchmarks._source import Expected, SourceBenchmark
-from harness.registry import BENCHMARKS
+from harness.core.registry import BENCHMARKS
 
 
 @BENCHMARKS.register("nmfs-csl")

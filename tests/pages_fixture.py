@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.metrics import protocols
-from harness.registry import BENCHMARKS
-from harness.results import SCHEMA_VERSION
-from harness.significance import compare_cells, write_statistics
+from harness.analysis.significance import compare_cells, write_statistics
+from harness.cell.results import SCHEMA_VERSION
+from harness.core.registry import BENCHMARKS
 
 LABELS = [f"G{i}" for i in range(40)]
 GLOSSES = [f"W{i}" for i in range(50)] + ["loc-W1", "__EMOTION__", "S", "H", "__ON__"]
@@ -216,8 +216,8 @@ def write_fixture(out: Path) -> list[tuple[list[Path], list[Path], str]]:
 def generate(root: Path) -> dict[str, bytes]:
     """Everything the engine makes of the fixture, by file name: the leaderboard pages,
     the summary table and the pinned comparisons (every float as Python writes it)."""
-    from harness.leaderboard import write_leaderboards
-    from harness.summary import finished_results, summary_table
+    from harness.analysis.leaderboard import write_leaderboards
+    from harness.analysis.summary import finished_results, summary_table
 
     out = root / "outputs"
     pairs = write_fixture(out)

@@ -1,4 +1,4 @@
-"""Gradient accumulation in the trainer (harness/trainer.py): an optimiser step over ``k``
+"""Gradient accumulation in the trainer (harness/training/trainer.py): an optimiser step over ``k``
 batches of ``b`` clips is the step over one batch of ``k x b``; a stage killed inside an
 accumulation resumes to the uninterrupted weights; the effective batch is checked and
 recorded.
@@ -22,13 +22,13 @@ import torch
 import torch.multiprocessing as mp
 from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
 
-from harness import checkpoint
-from harness.data import ClipLoader, DataOptions
-from harness.distributed import SINGLE, World, accumulation_steps, init, shutdown
+from harness.cell.runner import check_values, resolve_config
+from harness.data.loader import ClipLoader, DataOptions
+from harness.data.store import PoseStore
 from harness.errors import ConfigError
-from harness.runner import check_values, resolve_config
-from harness.store import PoseStore
-from harness.trainer import StageConfig, Trainer
+from harness.io import checkpoint
+from harness.training.distributed import SINGLE, World, accumulation_steps, init, shutdown
+from harness.training.trainer import StageConfig, Trainer
 from tests.conftest import SMALL_SYNTH
 from tests.test_data import store  # noqa: F401  (the module's store fixture)
 

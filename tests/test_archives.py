@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import archives
-from harness.archives import extracted, is_archive
 from harness.errors import DataError
+from harness.io import archives
+from harness.io.archives import extracted, is_archive
 
 
 def tar_with(path: Path, *members: tarfile.TarInfo, payload: bytes = b"x") -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.store import file_sha256, fingerprint_of
+from harness.data.store import file_sha256, fingerprint_of
 from tests.conftest import SMALL_SYNTH, SMALL_WORLD
 
 RUN = ["run", "--method", "scratch", "--bench", "synth-islr", "--quiet", "--set", *SMALL_SYNTH,

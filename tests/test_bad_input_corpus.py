@@ -5,7 +5,7 @@ Every row is one bad input. The contract for each: exit code 2, exactly one erro
 stderr naming what is wrong, no traceback, nothing half-written left looking finished (no
 new result.json, store.json, leaderboard index or temporary file), the shared good outputs
 (a prepared store, finished cells, their leaderboard, a sweep's records) unchanged byte for
-byte, and no code run from a pickle. Most rows run ``harness.cli.main`` in this process;
+byte, and no code run from a pickle. Most rows run ``harness.cli.main.main`` in this process;
 those marked ``proc`` run ``python -m harness`` in a fresh one, end to end. What the older
 tests already cover (tests/test_bad_input.py, test_prepare.py, test_score_cli.py,
 test_sweep.py, test_reproduce.py, test_leaderboard.py) is not repeated here.
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import faults
-from harness.cli import main
+from harness.cli.main import main
+from harness.io import faults
 from tests.conftest import SMALL_SYNTH, Done
 from tests.test_bad_input import rehash
 from tests.test_leaderboard import cell as finished_cell
@@ -65,9 +65,9 @@ def tree(root: Path) -> dict[Path, str]:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
-    from harness.leaderboard import write_leaderboards
-    from harness.registry import BENCHMARKS
-    from harness.runner import resolve_bench_config, resolve_config
+    from harness.analysis.leaderboard import write_leaderboards
+    from harness.cell.runner import resolve_bench_config, resolve_config
+    from harness.core.registry import BENCHMARKS
 
     root = tmp_path_factory.mktemp("corpus")
     data = root / "data"

@@ -11,9 +11,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from harness.cell.runner import resolve_config
+from harness.core.tasks import Batch, TaskSpec
 from harness.errors import ConfigError
-from harness.runner import resolve_config
-from harness.tasks import Batch, TaskSpec
 from methods.ccl_slr import CCLSLR
 from methods.ccl_slr.losses import info_nce, mine_positives
 from methods.ccl_slr.masking import motion_preserving_mask

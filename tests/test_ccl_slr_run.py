@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.results import problems
+from harness.cell.results import problems
 from tests.conftest import SMALL_SYNTH
 from tests.test_run import result_of
 

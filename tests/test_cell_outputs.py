@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import progress
+from harness.io import progress
 from tests.conftest import SMALL_SYNTH
 
 EPOCHS, LOG_EVERY = 2, 2
@@ -72,7 +72,7 @@ def run_on_terminal(argv: list[str], cwd: Path, env: dict[str, str],
 
 
 def test_bars_are_drawn_on_a_terminal_only_and_never_for_quiet_or_json(monkeypatch, tmp_path):
-    from harness import cli
+    from harness.cli import main as cli
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert not progress.shown()  # a pipe or a file: nothing drawn

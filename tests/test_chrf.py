@@ -14,10 +14,10 @@ from sacrebleu.metrics import CHRF
 from sacrebleu.significance import PairedTest
 
 from benchmarks.metrics.chrf import chrf_statistics, corpus_chrf
-from harness.metric import get_protocol
-from harness.registry import BENCHMARKS
-from harness.runner import resolve_bench_config
-from harness.significance import compare_cells, paired_bootstrap
+from harness.analysis.significance import compare_cells, paired_bootstrap
+from harness.cell.runner import resolve_bench_config
+from harness.core.metric import get_protocol
+from harness.core.registry import BENCHMARKS
 from tests.pages_fixture import Bench, write_cell
 
 ENGLISH = ["the", "cat", "sat", "on", "a", "mat", "It's", "cold,", "isn't", "it?", "Rain",
@@ -97,8 +97,8 @@ def test_resampled_chrf_is_sacrebleus_paired_bootstrap(monkeypatch):
 
 
 def test_cells_scored_with_chrf_appear_in_the_pages_summary_and_comparisons(tmp_path):
-    from harness.leaderboard import write_leaderboards
-    from harness.summary import finished_results, summary_table
+    from harness.analysis.leaderboard import write_leaderboards
+    from harness.analysis.summary import finished_results, summary_table
 
     out = tmp_path / "outputs"
     chrf = Bench("synth-slt", "slt", "chrf", {"protocol": "chrf"})

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import build_parser, main
-from harness.registry import BENCHMARKS, METHODS
+from harness.cli.main import build_parser, main
+from harness.core.registry import BENCHMARKS, METHODS
 from tests.conftest import SMALL_SYNTH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +72,7 @@ def test_a_bare_call_prints_the_usage_and_the_commands():
 
 def test_help_is_built_without_loading_methods_benchmarks_or_numpy():
     """Listing names in help imports their packages only when a help text shows them."""
-    code = ("import sys; from harness.cli import build_parser; p = build_parser(); "
+    code = ("import sys; from harness.cli.main import build_parser; p = build_parser(); "
             "p.format_help(); p.parse_args(['list']); "
             "bad = [m for m in ('methods', 'benchmarks', 'numpy', 'torch', 'mmengine') "
             "if m in sys.modules]; assert not bad, bad")
@@ -99,7 +99,7 @@ def test_help_lists_the_methods_and_benchmarks(command, monkeypatch):
 
 def test_format_options_list_their_choices(monkeypatch):
     from benchmarks.formats import FORMATS
-    from harness.score import FORMATS as FILE_FORMATS
+    from harness.analysis.score import FORMATS as FILE_FORMATS
 
     commands = subparsers(build_parser())
     formats = {(name, o): list(a.choices) for name, p in commands.items() for a in p._actions
@@ -125,8 +125,8 @@ def test_an_invalid_format_is_one_line_naming_the_formats(tmp_path, capsys):
 
 
 def test_prepare_through_the_api_checks_the_format_before_the_labels(tmp_path):
+    from harness.cell.runner import resolve_bench_config
     from harness.errors import UserError
-    from harness.runner import resolve_bench_config
 
     bench = BENCHMARKS.get("wlasl")(resolve_bench_config("wlasl", []), root=tmp_path)
     with pytest.raises(UserError, match=r"unknown pose format 'unisgn'; did you mean unisign"):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.config import apply_overrides, config_hash, merge, parse_override
+from harness.core.config import apply_overrides, config_hash, merge, parse_override
 from harness.errors import ConfigError
 
 BASE = {"finetune": {"epochs": 8, "lr": 1e-3}, "model": {"encoder": {"dims": [16, 32]}}}
@@ -70,7 +70,7 @@ BAD_VALUES = [  # (override, what the one line must hold)
 
 @pytest.mark.parametrize("override,needle", BAD_VALUES, ids=[b[0] for b in BAD_VALUES])
 def test_values_out_of_range_or_not_a_choice_are_one_config_error(override, needle):
-    from harness.runner import check_values, resolve_config
+    from harness.cell.runner import check_values, resolve_config
 
     cfg = resolve_config("scratch", "synth-islr", "smoke", [override])
     with pytest.raises(ConfigError) as err:
@@ -79,7 +79,7 @@ def test_values_out_of_range_or_not_a_choice_are_one_config_error(override, need
 
 
 def test_pretraining_epochs_may_be_zero_but_not_below():
-    from harness.runner import check_values, resolve_config
+    from harness.cell.runner import check_values, resolve_config
 
     check_values(resolve_config("sigma", "synth-islr", "smoke", ["pretrain.epochs=0"]))
     cfg = resolve_config("sigma", "synth-islr", "smoke", ["pretrain.epochs=-1"])
@@ -91,8 +91,8 @@ def test_pretraining_epochs_may_be_zero_but_not_below():
 
 
 def test_every_preset_of_every_method_passes_its_rules():
-    from harness.registry import BENCHMARKS, METHODS
-    from harness.runner import check_values, resolve_config
+    from harness.cell.runner import check_values, resolve_config
+    from harness.core.registry import BENCHMARKS, METHODS
 
     for name, method in METHODS.entries().items():
         for preset in method.presets():

@@ -1,4 +1,4 @@
-"""Config files: the presets' format (``harness.config.read_config_file``) and a user's own
+"""Config files: the presets' format (``harness.core.config.read_config_file``) and a user's own
 file merged over a preset (``--config``, ``apply_config_file``)."""
 
 from __future__ import annotations
@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import (
+from harness.core.config import (
     apply_config_file,
     apply_overrides,
     config_hash,
     file_record,
     read_config_file,
 )
+from harness.core.registry import BENCHMARKS, METHODS
 from harness.errors import ConfigError
-from harness.registry import BENCHMARKS, METHODS
 
 BASE = {"finetune": {"epochs": 8, "lr": 1e-3},
         "model": {"text": {"type": "t5", "layers": 2}, "dims": [16, 32]}}
@@ -106,7 +106,7 @@ def test_yaml_user_file_and_its_record(tmp_path):
 
 
 def test_resolved_config_takes_the_file_before_set(tmp_path):
-    from harness.runner import resolve_config
+    from harness.cell.runner import resolve_config
 
     path = write(tmp_path / "mine.yaml", "finetune: {epochs: 2, lr: 0.01}\n")
     cfg = resolve_config("scratch", "synth-islr", "smoke", ["finetune.epochs=5"], path)
@@ -126,8 +126,8 @@ def test_the_loader_resolves_every_preset_as_mmengine_did(monkeypatch):
     and 154 method x preset x benchmark configs identical, key order included): it runs
     where mmengine is still installed."""
     config = pytest.importorskip("mmengine.config")
-    import harness.runner as runner
-    from harness.config import _plain
+    import harness.cell.runner as runner
+    from harness.core.config import _plain
 
     def mmengine_preset(path: Path) -> dict:
         return _plain(config.Config.fromfile(str(path), format_python_code=False).to_dict())

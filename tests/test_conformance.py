@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.metric import MetricProtocol, Signature, default_protocol, get_protocol
-from harness.registry import BENCHMARKS, LABEL_FORMATS, POSE_FORMATS, PROTOCOLS
-from harness.runner import resolve_bench_config
-from harness.tasks import TASKS
+from harness.cell.runner import resolve_bench_config
+from harness.core.metric import MetricProtocol, Signature, default_protocol, get_protocol
+from harness.core.registry import BENCHMARKS, LABEL_FORMATS, POSE_FORMATS, PROTOCOLS
+from harness.core.tasks import TASKS
 
 ROOT = Path(__file__).parent.parent
 #: Values for ``eval`` options a protocol ``needs`` (a protocol needing another fails here).
@@ -130,7 +130,7 @@ def test_a_benchmark_declares_splits_protocol_and_expected_counts(bench):
 
 
 def test_every_reported_protocol_is_a_registered_one():
-    from harness.leaderboard import REPORTED, UNKNOWN, read_reported
+    from harness.analysis.leaderboard import REPORTED, UNKNOWN, read_reported
 
     named = {r.protocol.split("|")[0] for r in read_reported(REPORTED)} - {UNKNOWN}
     assert named <= set(PROTOCOLS.names())

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from harness.data import ClipLoader, DataOptions, eval_frame_indices, train_frame_indices
-from harness.store import PoseStore, StoreWriter
+from harness.data.loader import ClipLoader, DataOptions, eval_frame_indices, train_frame_indices
+from harness.data.store import PoseStore, StoreWriter
 from tests.test_store import make_pose
 
 

@@ -1,4 +1,4 @@
-"""Data-parallel cells: 2 gloo ranks on the CPU against 1 rank (harness/distributed.py).
+"""Data-parallel cells: 2 gloo ranks on the CPU against 1 rank (harness/training/distributed.py).
 
 Tolerances, stated: with the encoder frozen (its batch norms in eval mode) and no dropout,
 2 ranks compute the 1-rank gradient up to float summation order, so the training losses
@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.data import ClipLoader, DataOptions
-from harness.distributed import World, share
-from harness.results import problems
+from harness.cell.results import problems
+from harness.data.loader import ClipLoader, DataOptions
+from harness.training.distributed import World, share
 from tests.conftest import HEAVY, SMALL_SYNTH
 
 BASE = ["run", "--method", "scratch", "--bench", "synth-islr", "--quiet", "--threads", "1",
@@ -39,8 +39,8 @@ def test_shares_split_every_batch_contiguously_and_completely():
 
 
 def test_ranks_evaluate_disjoint_batches_that_together_are_the_single_run(harness):
-    from harness.registry import BENCHMARKS
-    from harness.runner import resolve_config
+    from harness.cell.runner import resolve_config
+    from harness.core.registry import BENCHMARKS
 
     cfg = resolve_config("scratch", "synth-islr", "smoke", list(SMALL_SYNTH))
     store = BENCHMARKS.get("synth-islr")(cfg, root=harness.data).open()

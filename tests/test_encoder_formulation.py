@@ -170,8 +170,8 @@ def test_compile_switch_compiles_the_encoders_in_place(monkeypatch):
     """``compile=true`` compiles each sign encoder of a model in place (the first call
     compiles), so checkpoints keep their keys; without a C++ compiler on the CPU it is one
     clear ConfigError instead of an Inductor traceback minutes into the run."""
+    from harness.cell.runner import compile_units
     from harness.errors import ConfigError
-    from harness.runner import compile_units
 
     model = torch.nn.ModuleDict({"encoder": PartwiseSTGCN(**CONFIGS["smoke-like"]),
                                  "head": torch.nn.Linear(32, 4)})

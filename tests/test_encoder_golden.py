@@ -35,8 +35,8 @@ import numpy as np
 import pytest
 import torch
 
-from harness import checkpoint
-from harness.layouts import COCO_WHOLEBODY_133
+from harness.core.layouts import COCO_WHOLEBODY_133
+from harness.io import checkpoint
 from methods.encoders.reference import ReferencePartwiseSTGCN
 from methods.encoders.release import encoder_key, load_encoder
 from methods.encoders.stgcn import PartwiseSTGCN, hop_adjacency

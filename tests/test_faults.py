@@ -1,6 +1,6 @@
 """Fault injection: a cell killed (SIGKILL) anywhere ends, when rerun, finished with the
 metrics of an uninterrupted run, and never leaves a finished-looking result from a partial
-run. Named points (``harness.faults``) cover pre-training, fine-tuning, checkpoint and
+run. Named points (``harness.io.faults``) cover pre-training, fine-tuning, checkpoint and
 result writing, evaluation and the MLflow record; seeded kills at random moments are the
 heavy part (``HARNESS_HEAVY=1``, ``make test-heavy``)."""
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.results import load_finished
+from harness.cell.results import load_finished
 from tests.conftest import HEAVY, SMALL_SYNTH
 
 TINY = [*SMALL_SYNTH, "data.synth.pretrain_sentences=48", "pretrain.epochs=1",

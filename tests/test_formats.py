@@ -31,10 +31,15 @@ from benchmarks.formats import (
     validate,
 )
 from benchmarks.formats._mediapipe import FACE_MESH_TO_IBUG, HAND_LANDMARKS, POSE_LANDMARKS
+from harness.core.layouts import (
+    COCO_WHOLEBODY_133,
+    FACE_OFFSET,
+    LEFT_HAND_OFFSET,
+    RIGHT_HAND_OFFSET,
+)
+from harness.core.pose import PoseSequence
+from harness.core.registry import POSE_FORMATS
 from harness.errors import DataError, UserError
-from harness.layouts import COCO_WHOLEBODY_133, FACE_OFFSET, LEFT_HAND_OFFSET, RIGHT_HAND_OFFSET
-from harness.pose import PoseSequence
-from harness.registry import POSE_FORMATS
 
 RNG = np.random.default_rng(0)
 F32 = np.float32

@@ -52,8 +52,8 @@ def test_beam_can_beat_greedy():
 
 
 def test_frozen_encoder_stays_fixed_while_the_head_trains():
-    from harness.runner import freeze
-    from harness.tasks import Batch, TaskSpec
+    from harness.cell.runner import freeze
+    from harness.core.tasks import Batch, TaskSpec
     from methods.encoders.stgcn import PartwiseSTGCN
     from methods.heads.models import build_task_model
 

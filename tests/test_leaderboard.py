@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.analysis.leaderboard import Stat, read_reported, write_leaderboards
+from harness.analysis.records import _from_client, from_mlflow, parse_filters
+from harness.cell.results import SCHEMA_VERSION
+from harness.core.registry import BENCHMARKS
 from harness.errors import DataError, UserError
-from harness.leaderboard import Stat, read_reported, write_leaderboards
-from harness.records import _from_client, from_mlflow, parse_filters
-from harness.registry import BENCHMARKS
-from harness.results import SCHEMA_VERSION
 
 TOPK = "protocol:islr-topk|version:1"
 REPORTED_HEAD = "method,paper_method,bench,split,metric,protocol,value,input,source,confidence\n"
@@ -291,7 +291,7 @@ def test_a_row_shows_its_clips_and_selected_epoch_and_is_compared_only_when_soun
 
 
 def test_a_protocol_matches_its_name_and_the_options_its_number_depends_on():
-    from harness.leaderboard import protocol_matches
+    from harness.analysis.leaderboard import protocol_matches
 
     unisign = "protocol:bleu-13a|version:1|rouge:unisign|nrefs:1|case:mixed|tok:13a"
     plain = "protocol:bleu-13a|version:1|nrefs:1|case:mixed|tok:13a"
@@ -316,7 +316,7 @@ def test_pages_hold_no_machine_path_and_mark_every_dirty_row(tracked, tmp_path, 
     path of the machine's MLflow store: every path in the pages is relative now (to the
     pages' folder; in the regenerate command, to the folder it ran in), and a row from
     uncommitted code says so."""
-    from harness.cli import main
+    from harness.cli.main import main
 
     out, uri = tracked
     cell(out, "sigma", 3, 62.0, dirty=True)  # one seed of sigma's main row, uncommitted
@@ -358,8 +358,8 @@ def test_the_packaged_reported_numbers_are_found_wherever_the_pages_go(tracked, 
     """Without --reported the pages take the curated leaderboards/reported.csv of the harness,
     whatever --out is; where that file is missing they say so (one line on stderr, and the
     index) instead of claiming it holds numbers; --reported names another file."""
-    from harness import leaderboard
-    from harness.cli import main
+    from harness.analysis import leaderboard
+    from harness.cli.main import main
 
     out, uri = tracked
     lb = tmp_path / "elsewhere" / "lb"
@@ -394,7 +394,7 @@ def test_the_packaged_reported_numbers_are_found_wherever_the_pages_go(tracked, 
 
 
 def test_shipped_reported_file_parses_and_names_harness_metrics():
-    from harness.registry import PROTOCOLS
+    from harness.core.registry import PROTOCOLS
 
     shipped = read_reported(Path(__file__).parent.parent / "leaderboards" / "reported.csv")
     assert len(shipped) >= 35 and all(r.source for r in shipped)
@@ -416,7 +416,7 @@ def test_cli_writes_the_pages_and_refuses_a_missing_folder(harness, tracked, tmp
 
 
 def test_a_tie_between_configs_goes_to_the_method_preset():
-    from harness.summary import config_changes, preset_values
+    from harness.analysis.summary import config_changes, preset_values
 
     configs = [{"method": {"name": "sigma"}, "pretrain": {"epochs": 2}},
                {"method": {"name": "sigma"}, "pretrain": {"epochs": 0}}]
@@ -431,7 +431,7 @@ def test_forked_work_returns_its_value_and_raises_its_errors_here():
     or dies the work is done again in this process, so that its error is raised here."""
     import os
 
-    from harness.leaderboard import Forked
+    from harness.analysis.leaderboard import Forked
 
     parent = os.getpid()
     if len(os.sched_getaffinity(0)) >= 2:  # with one core the work is done in place

@@ -11,10 +11,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness import checkpoint
-from harness.data import ClipLoader
-from harness.tasks import TaskSpec
-from harness.trainer import StageConfig, Trainer
+from harness.core.tasks import TaskSpec
+from harness.data.loader import ClipLoader
+from harness.io import checkpoint
+from harness.training.trainer import StageConfig, Trainer
 from methods.encoders.stgcn import PartwiseSTGCN
 from methods.heads.models import ClassifierModel
 from tests.test_data import OPTS, store  # noqa: F401  (the module's store fixture)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from harness.results import problems
+from harness.cell.results import problems
 from tests.conftest import SMALL_SYNTH
 
 TINY = [*SMALL_SYNTH, "data.synth.cslr_sentences=[24,8,8]",

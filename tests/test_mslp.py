@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 import torch
 
+from harness.cell.runner import resolve_config
+from harness.core.tasks import Batch, TaskSpec
 from harness.errors import UserError
-from harness.runner import resolve_config
-from harness.tasks import Batch, TaskSpec
 from methods.common.contrastive import masked_mean, soft_contrastive
 from methods.mslp import MSLP
 from methods.mslp.losses import fine_similarity, reconstruction_loss

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.config import config_hash
-from harness.registry import BENCHMARKS, METHODS
-from harness.runner import CellRun, resolve_config
-from harness.sweep import NEEDS_DATA, expand, load_spec
+from harness.cell.runner import CellRun, resolve_config
+from harness.cli.main import main
+from harness.core.config import config_hash
+from harness.core.registry import BENCHMARKS, METHODS
+from harness.sweep.grid import NEEDS_DATA, expand, load_spec
 from tests.test_sweep import FAKE_SBATCH, TINY, without_slurm, write_spec
 
 PAPERS = Path(__file__).resolve().parent.parent / "sweeps" / "papers"
@@ -120,7 +120,7 @@ def test_scratch_cells_are_shared_between_the_paper_sweeps():
 
 DRY_RUN_ALL = """
 import json, sys
-from harness.cli import main
+from harness.cli.main import main
 codes = [main(["sweep", path, "--dry-run", "--data-root", sys.argv[1]]) for path in sys.argv[2:]]
 loaded = sorted(m for m in sys.modules
                 if m.split(".")[0] in ("transformers", "tokenizers", "huggingface_hub"))

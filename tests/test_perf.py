@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.registry import METHODS
+from harness.core.registry import METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
 

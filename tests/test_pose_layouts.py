@@ -25,7 +25,12 @@ from benchmarks.formats import ClipError, read_clips, validate
 from benchmarks.formats._mediapipe import FACE_MESH_TO_IBUG, POSE_LANDMARKS
 from benchmarks.formats.labels import LabelRecord
 from benchmarks.formats.pose_file import read_clip
-from harness.layouts import COCO_WHOLEBODY_133, FACE_OFFSET, LEFT_HAND_OFFSET, RIGHT_HAND_OFFSET
+from harness.core.layouts import (
+    COCO_WHOLEBODY_133,
+    FACE_OFFSET,
+    LEFT_HAND_OFFSET,
+    RIGHT_HAND_OFFSET,
+)
 from tests.test_formats import holistic_components, write_pose
 from tests.test_prepare import islr_clips, prepare, stored, wlasl_json
 

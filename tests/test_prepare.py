@@ -24,8 +24,8 @@ from pose_format.pose_header import PoseHeader, PoseHeaderDimensions
 from pose_format.utils.cocowholebody133_header import cocowholebody_components
 
 from benchmarks.formats._mediapipe import POSE_LANDMARKS
-from harness.layouts import COCO_WHOLEBODY_133, LEFT_HAND_OFFSET, RIGHT_HAND_OFFSET
-from harness.store import PoseStore
+from harness.core.layouts import COCO_WHOLEBODY_133, LEFT_HAND_OFFSET, RIGHT_HAND_OFFSET
+from harness.data.store import PoseStore
 
 F32 = np.float32
 WORDS = ["book", "drink", "computer", "before", "chair", "go"]

@@ -17,10 +17,10 @@ import pytest
 
 from benchmarks._common import ScoredBenchmark
 from benchmarks.metrics import phoenix, protocols, wer
+from harness.cell.runner import resolve_bench_config
+from harness.core.metric import get_protocol
+from harness.core.registry import BENCHMARKS, PROTOCOLS
 from harness.errors import ConfigError, DataError
-from harness.metric import get_protocol
-from harness.registry import BENCHMARKS, PROTOCOLS
-from harness.runner import resolve_bench_config
 
 SACREBLEU = Path(sys.executable).parent / "sacrebleu"
 

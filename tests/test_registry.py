@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
+from harness.core.registry import BENCHMARKS, METHODS, Catalog
 from harness.errors import UserError
-from harness.registry import BENCHMARKS, METHODS, Catalog
 
 
 def test_all_entries_are_found():
@@ -33,7 +33,7 @@ def test_duplicate_name_is_an_error():
 
 
 def test_list_imports_neither_torch_nor_mlflow():
-    code = ("import sys; from harness.cli import main; main(['list']); "
+    code = ("import sys; from harness.cli.main import main; main(['list']); "
             "bad = [m for m in ('torch', 'mlflow', 'transformers') if m in sys.modules]; "
             "assert not bad, bad")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -18,10 +18,10 @@ import json
 import pytest
 
 from benchmarks.metrics import translation
+from harness.cell.runner import resolve_bench_config
+from harness.core.metric import get_protocol
+from harness.core.registry import BENCHMARKS, PROTOCOLS
 from harness.errors import ConfigError
-from harness.metric import get_protocol
-from harness.registry import BENCHMARKS, PROTOCOLS
-from harness.runner import resolve_bench_config
 
 #: The Uni-Sign commit whose ``external_metrics/Rouge.py`` gave the golden numbers.
 RELEASE_COMMIT = "2c9028fffdf875ab2bd69bdd03f9e32d91c298f6"

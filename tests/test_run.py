@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.precision import native_bf16
-from harness.results import problems
+from harness.cell.results import problems
+from harness.training.precision import native_bf16
 from tests.conftest import SMALL_SYNTH
 
 ISLR_SET = [*SMALL_SYNTH, "finetune.epochs=5", "finetune.batch_size=8",
@@ -65,7 +65,7 @@ def test_islr_cell_learns_and_records_everything(islr_run):
     top1 = 100 * sum(r["prediction"][0] == r["reference"] for r in rows) / len(rows)
     assert top1 == pytest.approx(result["metrics"]["test"]["top1"])
     # the per-clip statistics the leaderboard's paired tests read, for these predictions
-    from harness import significance
+    from harness.analysis import significance
 
     stats = json.loads((cell / "predictions" / "test.stats.json").read_text())
     assert stats["signatures"] == result["signatures"] and stats["clips"] == len(rows)
@@ -136,8 +136,8 @@ def test_same_seed_gives_identical_metrics_and_predictions(harness, islr_run):
 def test_other_seed_is_another_cell(harness, islr_run):
     """The planner (what sweeps use) gives the key the run recorded for seed 0, and another
     key for seed 1: the seed is not part of the config hash but is part of the cell."""
-    from harness.runner import CellRun
-    from harness.sweep import Cell, cell_key
+    from harness.cell.runner import CellRun
+    from harness.sweep.grid import Cell, cell_key
 
     _, first, out = islr_run
     cells = [Cell("scratch", "synth-islr", seed, tuple(ISLR_SET), "smoke", out)
@@ -200,7 +200,8 @@ def test_seeding_asks_for_deterministic_kernels_without_loading_the_compiler():
     import subprocess
     import sys
 
-    code = ("import sys, torch; from harness.runner import seed_everything; seed_everything(3); "
+    code = ("import sys, torch; from harness.cell.runner import seed_everything; "
+            "seed_everything(3); "
             "print(torch.are_deterministic_algorithms_enabled(), "
             "torch.is_deterministic_algorithms_warn_only_enabled(), "
             "'torch._inductor' in sys.modules, torch.initial_seed())")

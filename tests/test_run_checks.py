@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.registry import BENCHMARKS, METHODS
-from harness.runner import resolve_bench_config, resolve_config
+from harness.cell.runner import resolve_bench_config, resolve_config
+from harness.core.registry import BENCHMARKS, METHODS
 from tests.conftest import SMALL_SYNTH
 from tests.test_prepare import CELL, unisign_release
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from harness.errors import DataError
-from harness.safe_pickle import load_pickle, loads
+from harness.io.safe_pickle import load_pickle, loads
 
 PAYLOAD = {
     "keypoints": [np.random.default_rng(0).random((3, 133, 2)).astype(np.float32)],

@@ -16,7 +16,7 @@ import jiwer
 import pytest
 
 from benchmarks.metrics import phoenix, wer
-from harness.metric import get_protocol
+from harness.core.metric import get_protocol
 
 # Reference glosses as the official ground truth writes them (cleaned, __ON__/__OFF__ kept).
 REF_VOCAB = ["REGEN", "SONNE", "WOLKE", "NORD", "SUED", "MORGEN", "IX", "WIE-AUSSEHEN",

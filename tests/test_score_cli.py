@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.metric import get_protocol
+from harness.core.metric import get_protocol
 
 
 def write(path: Path, content: str | bytes | dict | list) -> Path:
@@ -174,7 +174,7 @@ def test_bad_input_is_one_line_and_exit_2(harness, tmp_path, bench, extra, ref, 
         assert needle in done.error_lines[0], done.error_lines[0]
 
 
-# Dumps of the field's code, written here in their exact line shapes (harness/score.py says
+# Dumps of the field's code, written here in their exact line shapes (harness/analysis/score.py says
 # which release file writes each). Clip names with the characters real names hold.
 UNISIGN_CLIPS = {  # name -> (reference, hypothesis)
     "dev/clip-01.mp4": ("the rain comes tomorrow .", "rain comes tomorrow ."),
@@ -191,7 +191,7 @@ def unisign_dump(kind: str, clips: dict[str, str]) -> str:
 
 
 def test_unisign_lines_parse_at_the_first_separator(tmp_path):
-    from harness.score import read_side
+    from harness.analysis.score import read_side
 
     path = write(tmp_path / "test_tmp_pres.txt", (
         "sample: a/b.c-d.mp4, prediction: x, prediction: y: z\n"

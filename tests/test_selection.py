@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.tasks import trivial_predictions
-from harness.trainer import StageConfig, Trainer
+from harness.core.tasks import trivial_predictions
+from harness.training.trainer import StageConfig, Trainer
 
 
 class Loader:
@@ -100,7 +100,7 @@ def test_trivial_predictions_are_the_majority_classes_or_empty_output():
 
 def test_lr_scale_gives_named_submodules_their_own_learning_rate():
     from harness.errors import ConfigError
-    from harness.trainer import param_groups
+    from harness.training.trainer import param_groups
 
     class Two(torch.nn.Module):
         def __init__(self) -> None:

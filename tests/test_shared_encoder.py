@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from harness.config import load_preset
+from harness.cell.runner import resolve_config
+from harness.cell.tracking import flatten
+from harness.core.config import load_preset
+from harness.core.registry import METHODS
+from harness.core.tasks import TaskSpec
 from harness.errors import UserError
-from harness.registry import METHODS
-from harness.runner import resolve_config
-from harness.tasks import TaskSpec
-from harness.tracking import flatten
 from methods.common.method import SHARED_PRESETS
 from tests.test_encoder_golden import GOLDEN, release_state
 
@@ -64,7 +64,7 @@ def test_config_prints_what_run_would_use(harness):
     assert done.code == 0, done.err
     shown = json.loads(done.out)
     cfg = resolve_config("sigma", "synth-islr", "smoke", ["finetune.epochs=3"])
-    from harness.config import config_hash
+    from harness.core.config import config_hash
 
     assert shown == {"config_hash": config_hash(cfg), "config": cfg}
     text = harness("config", "--method", "sigma", "--bench", "synth-islr", "--preset", "paper")
@@ -86,7 +86,7 @@ def release_checkpoint(tmp_path: Path, extra: dict | None = None) -> Path:
 
 @pytest.mark.parametrize("method", ["scratch", "sigma", "mslp", "ccl_slr", "uni_sign"])
 def test_a_release_checkpoint_starts_every_methods_encoder(tmp_path, method):
-    from harness import checkpoint
+    from harness.io import checkpoint
 
     cls = METHODS.get(method)
     cfg = resolve_config(method, "synth-islr", "paper", ["model.text.type=tiny_t5"]

@@ -9,8 +9,8 @@ import dataclasses
 import pytest
 import torch
 
-from harness.runner import resolve_config
-from harness.tasks import Batch, TaskSpec
+from harness.cell.runner import resolve_config
+from harness.core.tasks import Batch, TaskSpec
 from methods.common.contrastive import masked_mean, same_text, soft_contrastive
 from methods.encoders.stgcn import PartwiseSTGCN
 from methods.sigma import Sigma

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.results import problems
-from harness.runner import resolve_config
-from harness.tasks import TaskSpec
+from harness.cell.results import problems
+from harness.cell.runner import resolve_config
+from harness.core.tasks import TaskSpec
 from methods.sigma import Sigma
 from tests.conftest import HEAVY, SMALL_SYNTH
 from tests.test_run import result_of

@@ -16,9 +16,14 @@ from sacrebleu.metrics import BLEU
 from sacrebleu.significance import PairedTest
 
 from benchmarks.metrics import protocols
+from harness.analysis.significance import (
+    compare_cells,
+    load_predictions,
+    paired_bootstrap,
+    write_statistics,
+)
+from harness.cell.results import SCHEMA_VERSION
 from harness.errors import DataError, UserError
-from harness.results import SCHEMA_VERSION
-from harness.significance import compare_cells, load_predictions, paired_bootstrap, write_statistics
 
 LABELS = [f"G{i}" for i in range(30)]
 GLOSSES = [f"W{i}" for i in range(60)] + ["loc-W1", "__EMOTION__", "S", "H"]
@@ -326,7 +331,7 @@ def test_bad_prediction_files_are_one_line_data_errors(tmp_path, islr_refs):
 
 def forget_cells() -> None:
     """Empty what the module keeps of the cells it read (as a new process starts)."""
-    from harness import significance
+    from harness.analysis import significance
 
     significance._CACHE.clear()
 
@@ -335,7 +340,7 @@ def test_prefetching_changes_no_comparison(tmp_path):
     """The leaderboard reads, scores (in forked workers) and resamples (all cells of a
     metric at once) its cells first: the comparisons are those of one cell at a time, and
     unreadable cells are left to report themselves."""
-    from harness import significance
+    from harness.analysis import significance
 
     refs = sentences(60, ENGLISH, seed=8)
     sig = "protocol:bleu-13a|version:1"
@@ -363,7 +368,7 @@ def test_stored_statistics_give_the_comparison_of_the_predictions(tmp_path):
     """The per-clip statistics the runner stores beside the predictions are read instead of
     scoring them, and give the same comparison; they are ignored (the predictions scored)
     where they were written for other predictions, another protocol or other signatures."""
-    from harness import significance
+    from harness.analysis import significance
 
     refs = sentences(50, ENGLISH, seed=3)
     sig = "protocol:bleu-13a|version:1"
@@ -426,7 +431,7 @@ def test_serial_blas_runs_blas_on_one_thread():
     before after it."""
     from threadpoolctl import threadpool_info
 
-    from harness.significance import serial_blas
+    from harness.analysis.significance import serial_blas
 
     def blas_threads() -> list[int]:
         return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]

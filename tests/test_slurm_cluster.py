@@ -11,7 +11,7 @@ import pytest
 import submitit
 
 from harness.errors import ConfigError, UserError
-from harness.slurm_profiles import executor_parameters, load_profile, profile_names
+from harness.sweep.slurm_profiles import executor_parameters, load_profile, profile_names
 from tests.slurm_cluster import SlurmCluster, slurm_cluster_fixture  # noqa: F401
 
 FINISHED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from harness.core.pose import PoseSequence
+from harness.data.store import PoseStore, StoreWriter
 from harness.errors import DataError
-from harness.pose import PoseSequence
-from harness.store import PoseStore, StoreWriter
 
 
 def make_pose(t: int, seed: int = 0) -> PoseSequence:

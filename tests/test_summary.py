@@ -1,6 +1,6 @@
 """The summary table: grouping by configuration, spread over seeds, switches shown."""
 
-from harness.summary import summary_table
+from harness.analysis.summary import summary_table
 
 
 def cell(method, seed, top1, chash, cfg):

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import faults
-from harness.config import config_hash
+from harness.cell.results import problems
+from harness.cell.runner import RunOptions, resolve_config
+from harness.core.config import config_hash
 from harness.errors import ConfigError, UserError
-from harness.results import problems
-from harness.runner import RunOptions, resolve_config
-from harness.sweep import CellJob, cell_key, expand, load_spec, status, submit
+from harness.io import faults
+from harness.sweep.grid import CellJob, cell_key, expand, load_spec, status, submit
 from tests.conftest import HEAVY, SMALL_SYNTH
 
 SWEEPS = Path(__file__).resolve().parent.parent / "sweeps"
@@ -272,7 +272,7 @@ def test_dry_run_prints_the_script_a_submission_sends_without_slurm_here(harness
     sbatch; only the submission needs Slurm, and without it says so in one line."""
     import shutil
 
-    from harness.cli import main
+    from harness.cli.main import main
 
     spec = write_spec(tmp_path / "s.yaml", name="s", methods=["scratch"],
                       benches=["synth-islr"], seeds=[0, 1], set=TINY, out=str(tmp_path / "out"),
@@ -315,7 +315,7 @@ def test_sbatch_script_of_each_profile_is_pinned(profile, tmp_path, monkeypatch)
     After an intended change: UPDATE_GOLDEN=1 pytest tests/test_sweep.py -k sbatch."""
     import sys
 
-    from harness.sweep import executor_parameters, sbatch_script
+    from harness.sweep.grid import executor_parameters, sbatch_script
 
     monkeypatch.setenv("PATH", without_slurm())
     spec = load_spec(write_spec(tmp_path / "g.yaml", name="g", methods=["scratch"],

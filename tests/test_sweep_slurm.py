@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.results import problems
+from harness.cell.results import problems
 from tests.conftest import HEAVY, SMALL_SYNTH
 from tests.slurm_cluster import SlurmCluster, slurm_cluster_fixture  # noqa: F401
 

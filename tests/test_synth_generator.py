@@ -19,7 +19,7 @@ from benchmarks.synth.generator import (
 from benchmarks.synth.grammar import CLOSED, VERBS, Grammar, Meaning
 from benchmarks.synth.lexicon import difference
 from benchmarks.synth.skeleton import hand_local
-from harness.layouts import COCO_WHOLEBODY_133, HAND_EDGES, LEFT_HAND_OFFSET, RIGHT_HAND_OFFSET
+from harness.core.layouts import COCO_WHOLEBODY_133, HAND_EDGES, LEFT_HAND_OFFSET, RIGHT_HAND_OFFSET
 
 SMALL = SynthConfig(vocab_size=24, n_train_signers=2, n_dev_signers=1, n_test_signers=1,
                     n_pretrain_signers=2, islr_reps_per_signer=2, cslr_sentences=(12, 4, 4),

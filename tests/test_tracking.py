@@ -18,7 +18,7 @@ from tests.conftest import HEAVY
 
 OPEN = """
 import sys
-from harness.tracking import Tracker
+from harness.cell.tracking import Tracker
 t = Tracker(sys.argv[1])
 print(t.experiment_id)
 """
@@ -34,8 +34,8 @@ def test_a_kill_while_creating_a_store_leaves_none_and_a_broken_one_is_one_line(
     ok = subprocess.run([sys.executable, "-c", OPEN, uri], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr[-400:]
     (tmp_path / "mlflow.db").write_bytes(b"SQLite format 3\x00" + b"\x07" * 4000)
+    from harness.cell.tracking import Tracker
     from harness.errors import UserError
-    from harness.tracking import Tracker
 
     with pytest.raises(UserError, match=r"cannot be opened .*move the file away"):
         Tracker(uri)
@@ -56,7 +56,7 @@ def test_cells_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path: Path):
 def test_a_store_copied_from_the_schema_template_equals_a_migrated_one(tmp_path, monkeypatch):
     import sqlite3
 
-    from harness.tracking import Tracker, _schema_template
+    from harness.cell.tracking import Tracker, _schema_template
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     (tmp_path / "a").mkdir()
@@ -87,7 +87,7 @@ def test_a_store_copied_from_the_schema_template_equals_a_migrated_one(tmp_path,
 FINISH = """
 import sys, time
 from pathlib import Path
-from harness.tracking import Tracker
+from harness.cell.tracking import Tracker
 uri, key, folder, n = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
 tracker = Tracker(uri, artifact_root=folder / "mlartifacts" if uri.startswith("sqlite") else None)
 (folder / f"ready-{key}").touch()

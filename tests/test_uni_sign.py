@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from benchmarks.metrics.recognition import topk_accuracy
+from harness.cell.runner import resolve_config
+from harness.core.tasks import Batch, TaskSpec
 from harness.errors import UserError
-from harness.runner import resolve_config
-from harness.tasks import Batch, TaskSpec
 from methods.uni_sign import UniSign
 from methods.uni_sign.model import UniSignModel
 

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.registry import METHODS
+from harness.core.registry import METHODS
 
 #: Targets of the performance issue, checked in the report (ratios, and seconds for the CLI).
 TARGETS = {"encoder_bf16_over_reference_fp32_paper": 2.5,
@@ -79,7 +79,7 @@ def matmul_peak(dtype: str, device: str, n: int = 2048, reps: int = 5) -> float:
 
 def encoder_configs() -> dict[str, tuple[dict[str, Any], list[str]]]:
     """Distinct encoder configs of the methods' presets: label -> (config, users)."""
-    from harness.runner import method_preset
+    from harness.cell.runner import method_preset
 
     found: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for name in METHODS.names():
@@ -104,7 +104,7 @@ def encoder_step(enc: dict[str, Any], precision: str, device: str, batch: int, f
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from harness.precision import autocast
+    from harness.training.precision import autocast
     from methods.encoders.reference import ReferencePartwiseSTGCN
     from methods.encoders.stgcn import PartwiseSTGCN
 
@@ -212,9 +212,9 @@ def _pickle_batches(paths: list[Path], joints: list[int], max_frames: int, batch
 
 def loading(data_root: Path | None, clips: int, batch: int) -> dict[str, float]:
     """Clips/s from the store and from per-clip pickles of the same clips."""
-    from harness.data import ClipLoader, DataOptions
-    from harness.registry import BENCHMARKS
-    from harness.runner import resolve_config
+    from harness.cell.runner import resolve_config
+    from harness.core.registry import BENCHMARKS
+    from harness.data.loader import ClipLoader, DataOptions
     from methods.encoders.stgcn import PartwiseSTGCN
 
     cfg = resolve_config("scratch", "synth-islr", "smoke", [])
@@ -267,7 +267,7 @@ def metrics(pairs: int) -> dict[str, float]:
     import jiwer
     from sacrebleu.metrics import BLEU
 
-    from harness.metric import get_protocol
+    from harness.core.metric import get_protocol
 
     rng = random.Random(0)
     words = [f"w{i}" for i in range(300)]
@@ -300,9 +300,9 @@ def write_cells(root: Path, configs: int = 20, seeds: int = 5, clips: int = 100,
     Config 0 is the preset and each other config changes one thing from it (lr, epochs, the
     labelled fraction or, for sigma, no pre-training), so the tables have main rows,
     comparisons with scratch, ablations, label-efficiency tables and plots."""
-    from harness.metric import default_protocol
-    from harness.results import SCHEMA_VERSION
-    from harness.significance import write_statistics
+    from harness.analysis.significance import write_statistics
+    from harness.cell.results import SCHEMA_VERSION
+    from harness.core.metric import default_protocol
 
     benches = {"synth-islr": "islr", "synth-cslr": "cslr", "synth-slt": "slt", "wlasl": "islr"}
     vocabulary = ["the", "signer", "gives", "a", "book", "to", "her", "friend", "at", "school",
@@ -421,7 +421,7 @@ def run_suite(device: str = "cpu", quick: bool = False, data_root: Path | None =
     report: dict[str, Any] = {"device": device, "threads": torch.get_num_threads(),
                               "torch": torch.__version__, "quick": quick}
     dtypes = ["fp32", "bf16"] if device == "cpu" else ["fp32", "bf16", "fp16"]
-    from harness.precision import native_bf16
+    from harness.training.precision import native_bf16
 
     report["native_bf16"] = native_bf16(device)
     # Emulated bf16 (an AVX2-only CPU) runs matmuls ~50-100x slower than fp32: its peak is

@@ -1,8 +1,8 @@
 """Readers for the skeleton formats the field publishes, label files, detection, validation.
 
-Pose formats (one module each, registered in ``harness.registry.POSE_FORMATS``; ``FORMATS``
+Pose formats (one module each, registered in ``harness.core.registry.POSE_FORMATS``; ``FORMATS``
 lists their names in the order of their ``rank``, as below; every one yields canonical
-``harness.pose.PoseSequence`` clips in ``coco_wholebody_133``):
+``harness.core.pose.PoseSequence`` clips in ``coco_wholebody_133``):
 
 ========== ========================================== ============ =====================
 format     source                                     coordinates  fps
@@ -42,7 +42,7 @@ this package (in the benchmark adapter's ``prepare``)::
         report.raise_if_fatal()                              # aborts the unfinished store
         writer.close()
 
-Label formats (``harness.registry.LABEL_FORMATS``, see ``labels``): Uni-Sign's gzip-pickled
+Label formats (``harness.core.registry.LABEL_FORMATS``, see ``labels``): Uni-Sign's gzip-pickled
 dicts, WLASL's
 JSON (with ``subset=N`` for WLASL-N), the Phoenix-2014 and Phoenix-2014-T corpus CSVs, and
 the labels inside pyskl annotation pickles. What the validation report treats as fatal is
@@ -59,8 +59,8 @@ from benchmarks.formats._common import DEFAULT_FPS, Clip, ClipError, canonical_i
 from benchmarks.formats.detect import detect_format
 from benchmarks.formats.labels import LabelRecord, detect_label_format, read_labels
 from benchmarks.formats.report import ClipStats, Report, clip_stats, validate
+from harness.core.registry import POSE_FORMATS
 from harness.errors import UserError
-from harness.registry import POSE_FORMATS
 
 #: The registered pose formats' names, in the order of their rank.
 FORMATS = ranked(POSE_FORMATS.entries())

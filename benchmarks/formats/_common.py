@@ -11,10 +11,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harness.core.layouts import COCO_WHOLEBODY_133
+from harness.core.pose import PoseSequence
 from harness.errors import DataError
-from harness.layouts import COCO_WHOLEBODY_133
-from harness.pose import PoseSequence
-from harness.safe_pickle import load_pickle
+from harness.io.safe_pickle import load_pickle
 
 #: fps given to clips whose format does not store it (every format but ``.pose``); the
 #: readers' ``default_fps`` argument overrides it (e.g. with the label file's fps).
@@ -33,7 +33,7 @@ class Clip:
 
 
 class PoseFormat:
-    """A pose format the field publishes, registered in ``harness.registry.POSE_FORMATS`` by
+    """A pose format the field publishes, registered in ``harness.core.registry.POSE_FORMATS`` by
     the module that reads it (one module per format)."""
 
     name: ClassVar[str]  # set by POSE_FORMATS.register

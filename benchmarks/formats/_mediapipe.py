@@ -23,7 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.layouts import COCO_WHOLEBODY_133, FACE_OFFSET, LEFT_HAND_OFFSET, RIGHT_HAND_OFFSET
+from harness.core.layouts import (
+    COCO_WHOLEBODY_133,
+    FACE_OFFSET,
+    LEFT_HAND_OFFSET,
+    RIGHT_HAND_OFFSET,
+)
 
 POSE_LANDMARKS = (
     "NOSE", "LEFT_EYE_INNER", "LEFT_EYE", "LEFT_EYE_OUTER", "RIGHT_EYE_INNER", "RIGHT_EYE",

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.formats._common import PICKLE_SUFFIXES, clip_files, ranked
+from harness.core.registry import POSE_FORMATS
 from harness.errors import DataError, UserError
-from harness.registry import POSE_FORMATS
-from harness.safe_pickle import load_pickle
+from harness.io.safe_pickle import load_pickle
 
 POSE_SUFFIX = ".pose"
 _PEEK_OPCODES = 256

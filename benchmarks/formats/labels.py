@@ -1,6 +1,6 @@
 """Label files: clip id -> split, gloss, text, signer and frame range.
 
-Readable formats (each registered in ``harness.registry.LABEL_FORMATS``; ``read_labels``
+Readable formats (each registered in ``harness.core.registry.LABEL_FORMATS``; ``read_labels``
 detects which when not told):
 
 - ``unisign``: Uni-Sign's gzip-pickled dicts ``{clip: {name, gloss, text, video_path}}``, one
@@ -34,9 +34,9 @@ from typing import Any, ClassVar
 from benchmarks.formats._common import canonical_id
 from benchmarks.formats.detect import peek_pickle
 from benchmarks.formats.pyskl import load as load_pyskl
+from harness.core.registry import LABEL_FORMATS
 from harness.errors import DataError, UserError
-from harness.registry import LABEL_FORMATS
-from harness.safe_pickle import load_pickle
+from harness.io.safe_pickle import load_pickle
 
 SPLITS = {"train": "train", "val": "dev", "dev": "dev", "test": "test"}
 PHOENIX_COLUMNS = {
@@ -74,7 +74,7 @@ class LabelRecord:
 
 
 class LabelFormat:
-    """A label file format, registered in ``harness.registry.LABEL_FORMATS`` here."""
+    """A label file format, registered in ``harness.core.registry.LABEL_FORMATS`` here."""
 
     name: ClassVar[str]  # set by LABEL_FORMATS.register
     #: where it stands where formats are listed

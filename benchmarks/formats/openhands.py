@@ -28,8 +28,8 @@ from benchmarks.formats._common import (
     missing_points,
     per_clip_reader,
 )
-from harness.pose import PoseSequence
-from harness.registry import POSE_FORMATS
+from harness.core.pose import PoseSequence
+from harness.core.registry import POSE_FORMATS
 
 FORMAT = "openhands"
 ESTIMATOR = "MediaPipe Holistic (OpenHands)"

@@ -37,10 +37,10 @@ from benchmarks.formats._common import (
     per_clip_reader,
 )
 from benchmarks.formats.pose_layouts import LAYOUTS, Point, SourceLayout, layouts_of
+from harness.core.layouts import COCO_WHOLEBODY_133
+from harness.core.pose import PoseSequence
+from harness.core.registry import POSE_FORMATS
 from harness.errors import DataError
-from harness.layouts import COCO_WHOLEBODY_133
-from harness.pose import PoseSequence
-from harness.registry import POSE_FORMATS
 
 FORMAT = "pose"
 SUFFIX = ".pose"

@@ -2,7 +2,7 @@
 
 A ``.pose`` header names its components and the points of each. Every layout below is a table
 from (component name, point name) to the COCO-WholeBody-133 indices that point fills
-(``harness.layouts``: 0-16 body, 17-22 feet, 23-90 the 68-point iBUG face, 91-111 left hand,
+(``harness.core.layouts``: 0-16 body, 17-22 feet, 23-90 the 68-point iBUG face, 91-111 left hand,
 112-132 right hand). Left and right are the signer's own side in all of these layouts, as in
 COCO. A COCO point that several source points fill is their mean; one that no source point
 fills stays missing. Only true correspondences are listed: points COCO lacks (OpenPose's
@@ -49,7 +49,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from benchmarks.formats._mediapipe import COCO_BODY, FACE_MESH_TO_IBUG, HAND_LANDMARKS
-from harness.layouts import COCO_WHOLEBODY_133, FACE_OFFSET, LEFT_HAND_OFFSET, RIGHT_HAND_OFFSET
+from harness.core.layouts import (
+    COCO_WHOLEBODY_133,
+    FACE_OFFSET,
+    LEFT_HAND_OFFSET,
+    RIGHT_HAND_OFFSET,
+)
 
 #: A source point: (component name, point name).
 Point = tuple[str, str]

@@ -32,10 +32,10 @@ from benchmarks.formats._common import (
     clips_from,
 )
 from benchmarks.formats.detect import single_pickle
+from harness.core.pose import PoseSequence
+from harness.core.registry import POSE_FORMATS
 from harness.errors import DataError
-from harness.pose import PoseSequence
-from harness.registry import POSE_FORMATS
-from harness.safe_pickle import load_pickle
+from harness.io.safe_pickle import load_pickle
 
 FORMAT = "pyskl"
 ESTIMATOR = "unknown (pyskl annotation file)"

@@ -34,8 +34,8 @@ import numpy as np
 
 from benchmarks.formats._common import Clip, ClipError
 from benchmarks.formats.labels import LabelRecord
+from harness.core.layouts import get_layout
 from harness.errors import DataError
-from harness.layouts import get_layout
 
 LOW_CONFIDENCE = 0.3
 RANGE_TOLERANCE = 0.05

@@ -35,8 +35,8 @@ from benchmarks.formats._common import (
     load_clip_dict,
     per_clip_reader,
 )
-from harness.pose import PoseSequence
-from harness.registry import POSE_FORMATS
+from harness.core.pose import PoseSequence
+from harness.core.registry import POSE_FORMATS
 
 FORMAT = "unisign"
 ESTIMATOR = "RTMPose COCO-WholeBody (Uni-Sign release)"

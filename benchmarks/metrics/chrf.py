@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from benchmarks.metrics.recognition import check_ids
-from harness.metric import MetricProtocol
-from harness.registry import PROTOCOLS
+from harness.core.metric import MetricProtocol
+from harness.core.registry import PROTOCOLS
 
 CHAR_ORDER = 6
 BETA = 2

@@ -1,7 +1,7 @@
 """Named, versioned metric protocols: how a task's predictions become numbers.
 
-Each protocol (a ``harness.metric.MetricProtocol`` registered in
-``harness.registry.PROTOCOLS``) has a name, the task it scores, a version (bumped whenever
+Each protocol (a ``harness.core.metric.MetricProtocol`` registered in
+``harness.core.registry.PROTOCOLS``) has a name, the task it scores, a version (bumped whenever
 its numbers could change), its scoring, its per-clip statistics and the corpus score of
 their sums, the direction of each metric, its headline and selection metrics. Every number
 it gives carries a signature that starts with ``protocol:<name>|version:<version>`` and
@@ -40,9 +40,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from benchmarks.metrics import phoenix, recognition, translation, wer
+from harness.core.metric import MetricProtocol
+from harness.core.registry import PROTOCOLS
 from harness.errors import ConfigError, DataError
-from harness.metric import MetricProtocol
-from harness.registry import PROTOCOLS
 
 #: Languages whose translations are scored per character by default (CSL-Daily).
 CHARACTER_LEVEL_LANGUAGES = frozenset({"chinese"})

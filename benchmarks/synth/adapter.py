@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 
 from benchmarks._common import ScoredBenchmark
 from benchmarks.synth.generator import GENERATOR_VERSION, SynthConfig, generate
-from harness import progress
-from harness.config import short_hash
+from harness.core.config import short_hash
+from harness.core.registry import BENCHMARKS
+from harness.data.store import PoseStore, StoreWriter
 from harness.errors import ConfigError, UserError
-from harness.registry import BENCHMARKS
-from harness.store import PoseStore, StoreWriter
+from harness.io import progress
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 

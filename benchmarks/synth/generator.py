@@ -31,7 +31,7 @@ from benchmarks.synth.grammar import MIN_VOCAB, NEG, Grammar, choose_glosses, en
 from benchmarks.synth.lexicon import Sign, draw_signs
 from benchmarks.synth.motion import Track, join, rest_track, sign_track
 from benchmarks.synth.skeleton import Signer, render, sample_signer
-from harness.pose import PoseSequence
+from harness.core.pose import PoseSequence
 
 GENERATOR_VERSION = "1"
 KINDS = ("islr", "cslr", "slt", "pretrain")

@@ -111,9 +111,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from harness.core.registry import METHODS
+from harness.core.tasks import TaskSpec
 from harness.errors import ConfigError
-from harness.registry import METHODS
-from harness.tasks import TaskSpec
 from methods.common.method import EncoderMethod
 
 

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from harness.core.tasks import Batch
 from harness.errors import ConfigError
-from harness.tasks import Batch
 from methods.ccl_slr.losses import info_nce, mine_positives
 from methods.ccl_slr.masking import motion_preserving_mask
 from methods.ccl_slr.motion import MotionSTGCN

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from harness.tasks import Batch
+from harness.core.tasks import Batch
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.config import check
+from harness.core.config import check
+from harness.core.method import Method
+from harness.core.tasks import TaskSpec
 from harness.errors import UserError
-from harness.method import Method
-from harness.tasks import TaskSpec
 
 #: The shared presets: the sign encoder and task heads that every method fine-tunes.
 SHARED_PRESETS = Path(__file__).parent / "presets"

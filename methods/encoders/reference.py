@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from harness.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST
+from harness.core.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST
 from methods.encoders.stgcn import PartChain, PartwiseSTGCN, STGCNBlock
 
 

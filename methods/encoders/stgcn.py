@@ -9,7 +9,7 @@ release checkpoints with), reproduces its normalised inputs, outputs, gradients 
 batch-norm statistics to float32 rounding. What it computes, by default:
 
 - Inputs: COCO-WholeBody-133 keypoints (x, y) with confidences, four parts (body 9 points,
-  left and right hand 21 each, face 18; ``harness.layouts``). Normalisation (the release's
+  left and right hand 21 each, face 18; ``harness.core.layouts``). Normalisation (the release's
   ``load_part_kp``/``crop_scale``): the body box spans the body points with confidence
   above ``conf_threshold`` (0.3) over the whole clip; its larger side ``s`` maps the body to
   [-1, 1] about the box centre. Hands are taken relative to their own point 0 (the hand's
@@ -65,12 +65,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.config import Rule, choice
-from harness.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST, Layout, get_layout
+from harness.core.config import Rule, choice
+from harness.core.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST, Layout, get_layout
 from methods.common.dropout import Dropout
 
 if TYPE_CHECKING:
-    from harness.tasks import Batch
+    from harness.core.tasks import Batch
 
 PART_ORDER = ("body", "left_hand", "right_hand", "face")
 PADDING = ("repeat", "zero")

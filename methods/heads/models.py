@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.config import Rule, choice, count
-from harness.tasks import Batch, TaskSpec
+from harness.core.config import Rule, choice, count
+from harness.core.tasks import Batch, TaskSpec
 from methods.common.contrastive import masked_mean
 from methods.heads.ctc import greedy_decode, prefix_beam_search
 

@@ -80,8 +80,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.registry import METHODS
-from harness.tasks import TaskSpec
+from harness.core.registry import METHODS
+from harness.core.tasks import TaskSpec
 from methods.common.method import EncoderMethod
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.registry import METHODS
+from harness.core.registry import METHODS
 from methods.common.method import EncoderMethod
 
 

@@ -118,8 +118,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.registry import METHODS
-from harness.tasks import TaskSpec
+from harness.core.registry import METHODS
+from harness.core.tasks import TaskSpec
 from methods.common.method import EncoderMethod
 
 

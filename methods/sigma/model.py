@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.tasks import Batch
+from harness.core.tasks import Batch
 from methods.common.contrastive import masked_mean, same_text, soft_contrastive
 from methods.encoders.stgcn import PartwiseSTGCN
 from methods.sigma.fusion import SGTEncoder, build_sgt

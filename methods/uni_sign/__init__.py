@@ -55,7 +55,7 @@ What the paper leaves open, and what the harness chose (each a config switch und
   source of every value); the smoke preset is the harness's, small enough for 2 CPU cores.
   The RGB stage (stage 2, pose-guided fusion) is not part of this variant.
 - Grounding: after pre-training, the harness checks on held-out pairs that the LM's loss
-  is lower with a clip's own text than with another clip's (``harness.grounding``): an LM
+  is lower with a clip's own text than with another clip's (``harness.cell.grounding``): an LM
   that learned the corpus's language but ignores the pose shows a gap of zero.
 """
 
@@ -64,8 +64,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.registry import METHODS
-from harness.tasks import TaskSpec
+from harness.core.registry import METHODS
+from harness.core.tasks import TaskSpec
 from methods.common.method import EncoderMethod
 
 

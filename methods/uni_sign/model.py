@@ -10,8 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from harness.core.tasks import Batch, TaskSpec
 from harness.errors import ConfigError, UserError
-from harness.tasks import Batch, TaskSpec
 from methods.encoders.stgcn import PartwiseSTGCN
 from methods.heads.models import Seq2SeqModel
 from methods.text.backbone import build_backbone

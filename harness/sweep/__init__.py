@@ -1,0 +1,1 @@
+"""Sweeps: grids of cells submitted through submitit, and the cluster profiles."""

@@ -1,0 +1,1 @@
+"""Training: the stage trainer, distributed data parallelism and numeric precision."""
