@@ -42,8 +42,11 @@ test: $(STAMP) bytecode
 test-heavy: $(STAMP) bytecode
 	HARNESS_HEAVY=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
+# Ruff, then the import rules of pyproject.toml's [tool.importlinter] (layers of harness/,
+# no methods or benchmarks named by the engine, no cycles).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Re-pin the tested versions after an intentional upgrade.
 lock: $(STAMP)

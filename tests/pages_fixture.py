@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.metrics import protocols
-from harness.analysis.significance import compare_cells, write_statistics
+from harness.analysis.significance import compare_cells
 from harness.cell.results import SCHEMA_VERSION
+from harness.cell.statistics import write_statistics
 from harness.core.registry import BENCHMARKS
 
 LABELS = [f"G{i}" for i in range(40)]

@@ -127,10 +127,10 @@ def test_the_loader_resolves_every_preset_as_mmengine_did(monkeypatch):
     where mmengine is still installed."""
     config = pytest.importorskip("mmengine.config")
     import harness.cell.runner as runner
-    from harness.core.config import _plain
+    from harness.core.config import plain_data
 
     def mmengine_preset(path: Path) -> dict:
-        return _plain(config.Config.fromfile(str(path), format_python_code=False).to_dict())
+        return plain_data(config.Config.fromfile(str(path), format_python_code=False).to_dict())
 
     for path in every_preset_file():
         assert json.dumps(read_config_file(path)) == json.dumps(mmengine_preset(path)), path

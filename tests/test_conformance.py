@@ -138,7 +138,7 @@ def test_every_reported_protocol_is_a_registered_one():
 
 def test_the_engine_imports_no_metric_module():
     """Metric knowledge reaches the engine through the protocol registry only."""
-    for path in sorted((ROOT / "harness").glob("*.py")):
+    for path in sorted((ROOT / "harness").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imported = {node.module or "" for node in ast.walk(tree)
                     if isinstance(node, ast.ImportFrom)}

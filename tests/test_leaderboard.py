@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.leaderboard import Stat, read_reported, write_leaderboards
-from harness.analysis.records import _from_client, from_mlflow, parse_filters
+from harness.analysis.records import from_mlflow, from_mlflow_client, parse_filters
 from harness.cell.results import SCHEMA_VERSION
 from harness.core.registry import BENCHMARKS
 from harness.errors import DataError, UserError
@@ -137,7 +137,7 @@ def test_mlflow_source_reads_finished_runs_only(tracked):
     assert all(r.result["status"] == "finished" for r in records)
     assert all(r.predictions() is not None for r in records)  # artifacts read in place
     # the sqlite fast path reads what MlflowClient reads
-    assert [r.result for r in _from_client(uri, "harness")] == [r.result for r in records]
+    assert [r.result for r in from_mlflow_client(uri, "harness")] == [r.result for r in records]
 
 
 def _rows(section: str) -> list[list[str]]:

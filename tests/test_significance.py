@@ -20,9 +20,9 @@ from harness.analysis.significance import (
     compare_cells,
     load_predictions,
     paired_bootstrap,
-    write_statistics,
 )
 from harness.cell.results import SCHEMA_VERSION
+from harness.cell.statistics import write_statistics
 from harness.errors import DataError, UserError
 
 LABELS = [f"G{i}" for i in range(30)]

@@ -182,7 +182,8 @@ def test_local_sweep_runs_every_cell_under_the_key_it_planned(harness, local_swe
     records = [json.loads(line) for line in (out / ".sweeps/tiny/submissions.jsonl").open()]
     assert {r["cell_key"] for r in records} == planned
     code = Path(records[0]["code"])  # the jobs ran the code snapshot taken at submission
-    assert code.parent == out / ".sweeps" / "tiny" and (code / "harness" / "sweep.py").exists()
+    assert code.parent == out / ".sweeps" / "tiny"
+    assert (code / "harness" / "sweep" / "grid.py").exists()
     log = (out / ".sweeps/tiny/jobs" / f"{records[0]['job_id']}_0_log.out").read_text()
     assert f"code in {code}" in log
     assert results[0]["code"]["git_sha"]  # the snapshot keeps the provenance

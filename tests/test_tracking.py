@@ -56,14 +56,14 @@ def test_cells_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path: Path):
 def test_a_store_copied_from_the_schema_template_equals_a_migrated_one(tmp_path, monkeypatch):
     import sqlite3
 
-    from harness.cell.tracking import Tracker, _schema_template
+    from harness.cell.tracking import Tracker, schema_template
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     monkeypatch.chdir(tmp_path / "a")
     Tracker(f"sqlite:///{tmp_path / 'a/mlflow.db'}")  # migrated by MLflow, kept as template
-    assert _schema_template().is_file()
+    assert schema_template().is_file()
     monkeypatch.chdir(tmp_path / "b")
     Tracker(f"sqlite:///{tmp_path / 'b/mlflow.db'}")  # copied from the template
 

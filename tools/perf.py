@@ -300,8 +300,8 @@ def write_cells(root: Path, configs: int = 20, seeds: int = 5, clips: int = 100,
     Config 0 is the preset and each other config changes one thing from it (lr, epochs, the
     labelled fraction or, for sigma, no pre-training), so the tables have main rows,
     comparisons with scratch, ablations, label-efficiency tables and plots."""
-    from harness.analysis.significance import write_statistics
     from harness.cell.results import SCHEMA_VERSION
+    from harness.cell.statistics import write_statistics
     from harness.core.metric import default_protocol
 
     benches = {"synth-islr": "islr", "synth-cslr": "cslr", "synth-slt": "slt", "wlasl": "islr"}

@@ -10,7 +10,6 @@ with its own fingerprint. A pre-training corpus of pose+text pairs over the same
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,6 +21,7 @@ from harness.core.registry import BENCHMARKS
 from harness.data.store import PoseStore, StoreWriter
 from harness.errors import ConfigError, UserError
 from harness.io import progress
+from harness.io.locks import file_lock
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 
@@ -75,8 +75,8 @@ class SynthBenchmark(ScoredBenchmark):
         if (path / "store.json").exists() and not force:
             return path
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / f".{path.name}.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # one generator per store; others wait, then reuse
+        # one generator per store; the others wait, then reuse it
+        with file_lock(self.root / f".{path.name}.lock"):
             if (path / "store.json").exists() and not force:
                 return path
             gen_cfg = self.generator_config()

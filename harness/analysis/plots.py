@@ -9,10 +9,20 @@ give the same bytes.
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from harness.analysis.leaderboard import Row
+
+class Row(Protocol):
+    """What a plot reads of a leaderboard row (``harness.analysis.leaderboard.Row``)."""
+
+    bench: str
+    version: str
+    method: str
+    label: str  # empty for a method's main configuration
+    ablation: str  # the declared ablation it is, if one
+    values: Mapping[str, Sequence[float]]  # per metric, one value per seed
+    stats: Mapping[str, Any]  # per metric, its ``mean`` and ``std`` over the seeds
 
 
 def _label(row: Row) -> str:

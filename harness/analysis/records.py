@@ -92,7 +92,7 @@ def from_mlflow(uri: str, experiment: str = EXPERIMENT) -> list[Record]:
         found = _from_sqlite(db, experiment)
         if found is not None:
             return found
-    return _from_client(uri, experiment)
+    return from_mlflow_client(uri, experiment)
 
 
 _SQL = """SELECT r.run_uuid, r.artifact_uri FROM runs r
@@ -136,15 +136,15 @@ def _sorted(records: list[Record]) -> list[Record]:
                                           r.result["cell_key"]))
 
 
-def _from_client(uri: str, experiment: str) -> list[Record]:
+def from_mlflow_client(uri: str, experiment: str) -> list[Record]:
     """The finished runs through ``MlflowClient`` (any store; web links for a server)."""
     from mlflow.exceptions import MlflowException
 
-    from harness.cell.tracking import _client, _quiet
+    from harness.cell.tracking import open_client, quiet_loggers
 
     try:
-        _quiet()
-        client = _client(uri)
+        quiet_loggers()
+        client = open_client(uri)
         exp = client.get_experiment_by_name(experiment)
         if exp is None:
             raise UserError(f"--tracking-uri {uri}: no experiment {experiment!r} there; "

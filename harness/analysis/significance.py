@@ -29,7 +29,6 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +36,18 @@ import numpy as np
 
 from harness.analysis.score import jsonl_rows, read_text
 from harness.cell.results import RESULT_FILE, problems
-from harness.core.metric import MetricProtocol, default_protocol, get_protocol, protocol_named_by
+from harness.cell.statistics import (
+    STATISTICS_SCHEMA,
+    is_row,
+    parse_rows,
+    result_protocol,
+    statistics_path,
+)
+from harness.core.metric import MetricProtocol, default_protocol, get_protocol
 from harness.core.tasks import TASKS
 from harness.errors import DataError, UserError
 from harness.io import progress
+from harness.io.json_files import read_json
 
 #: clip id -> (prediction, reference) of one run on the test split.
 Predictions = Mapping[str, tuple[Any, str]]
@@ -173,7 +180,7 @@ def compare_cells(a: Sequence[Path], b: Sequence[Path], metric: str, *,
     cells = [*a, *b]
     stamps = [_stamp(c) for c in cells]
     results = [_result(c, s) for c, s in zip(cells, stamps, strict=True)]
-    proto = _protocol_of(results[0])
+    proto = result_protocol(results[0])
     _check_metric(proto, metric)
     family = proto.family(metric)
     signatures = {r["signatures"].get(family) for r in results}
@@ -192,69 +199,6 @@ def compare_cells(a: Sequence[Path], b: Sequence[Path], metric: str, *,
     boots = [_boot(c, s, metric, n_resamples, seed) for c, s in zip(cells, stamps, strict=True)]
     return _compare_boots(boots[:len(a)], boots[len(a):], proto.higher_is_better(metric),
                           proto.name, metric, n_clips, n_resamples)
-
-
-# -- per-clip statistics stored beside the predictions ---------------------------------------
-
-#: Version of the statistics file's layout; a file of another version is not read.
-STATISTICS_SCHEMA = 1
-
-
-def statistics_path(predictions: Path) -> Path:
-    """Where the per-clip statistics of a predictions file are kept (``test.jsonl`` ->
-    ``test.stats.json``)."""
-    return predictions.with_suffix(".stats.json")
-
-
-def write_statistics(predictions: Path, task: str, signatures: Mapping[str, str],
-                     options: Mapping[str, Any]) -> Path:
-    """Score a cell's predictions file clip by clip, for every metric its protocol can test,
-    and write the statistics beside it (atomically); returns the file written.
-
-    ``signatures`` are the cell's metric signatures as its result records them and
-    ``options`` its benchmark's ``eval`` options. The file holds, next to the statistics
-    (in the order of the sorted clip ids), the SHA-256 of the predictions file, the protocol,
-    the options and the signatures, and a digest of the clip ids and references: a reader
-    uses the statistics only when the predictions, protocol, signatures and clips match
-    what it sees, and scores the predictions itself otherwise. A leaderboard over
-    thousands of cells thus reads numbers instead of running sacrebleu and jiwer over
-    every cell again.
-    """
-    from harness.io import atomic
-
-    data = predictions.read_bytes()
-    preds = _parse_rows(data.decode("utf-8"), task)
-    if preds is None:
-        raise DataError(f"{predictions} is not a well-formed {task} predictions file")
-    proto = _protocol_of({"signatures": signatures, "task": task})
-    ids = sorted(preds)
-    refs = {c: preds[c][1] for c in ids}
-    content = {
-        "schema": STATISTICS_SCHEMA,
-        "predictions_sha256": hashlib.sha256(data).hexdigest(),
-        "protocol": proto.name, "options": dict(options), "signatures": dict(signatures),
-        "clips": len(ids), "clips_sha256": _clips_digest(refs),
-        "statistics": {m: _flat(stats) for m, stats in proto.statistics(
-            {c: preds[c][0] for c in ids}, refs, options).items()},
-    }
-    path = statistics_path(predictions)
-    atomic.write_text(path, json.dumps(content, separators=(",", ":")) + "\n")
-    return path
-
-
-def _flat(stats: np.ndarray) -> dict[str, Any]:
-    """A (clips, k) statistics array as its shape and its values in row order, integers
-    where they are counts (all of them are; JSON reads flat integers 4x faster than nested
-    floats)."""
-    values = stats.astype(np.int64) if np.array_equal(stats, np.round(stats)) else stats
-    return {"shape": list(stats.shape), "values": values.ravel().tolist()}
-
-
-def _clips_digest(refs: Mapping[str, str]) -> str:
-    """A digest of clip ids and their references: two runs have the same test clips and
-    references exactly when their digests are equal."""
-    return hashlib.sha256(json.dumps(sorted(refs.items()), ensure_ascii=False)
-                          .encode("utf-8")).hexdigest()
 
 
 # -- finished cells, read once per state of their files -----------------------------------------
@@ -320,7 +264,7 @@ def prefetch(cells: Sequence[Path], metrics: Mapping[str, str] | None = None,
             stamp = _stamp(cell)
             if (cell, stamp) in done:
                 continue
-            proto = _protocol_of(_result(cell, stamp))
+            proto = result_protocol(_result(cell, stamp))
             metric = proto.headline[0] if metrics is None else metrics.get(proto.name)
             if metric is not None:
                 _check_metric(proto, metric)
@@ -405,7 +349,7 @@ def _predictions(cell_dir: Path, stamp: tuple[int, ...]) -> dict[str, tuple[Any,
     except DataError as exc:
         raise DataError(f"{exc}; {_RERUN}") from None
     task = result["task"]
-    fast = _parse_rows(text, task)
+    fast = parse_rows(text, task)
     if fast is not None:
         return fast
     try:  # the reader of `harness score`, whose messages name the file and the line
@@ -414,7 +358,7 @@ def _predictions(cell_dir: Path, stamp: tuple[int, ...]) -> dict[str, tuple[Any,
         raise DataError(f"{exc}; {_RERUN}") from None
     out: dict[str, tuple[Any, str]] = {}
     for where, row in rows:
-        if not _is_row(row, task):
+        if not is_row(row, task):
             shape = "a list of labels" if task == "islr" else "a string"
             raise DataError(f"{path} {where} is not a {task} prediction row (id and "
                             f"reference: strings; prediction: {shape}); {_RERUN}")
@@ -440,7 +384,7 @@ def _sidecar(cell_dir: Path, stamp: tuple[int, ...]) -> dict[str, Any] | None:
     if not (isinstance(side, dict) and side.get("schema") == STATISTICS_SCHEMA
             and side.get("predictions_sha256") == hashlib.sha256(data).hexdigest()
             and side.get("signatures") == result["signatures"]
-            and side.get("protocol") == _protocol_of(result).name
+            and side.get("protocol") == result_protocol(result).name
             and isinstance(side.get("clips"), int) and isinstance(side.get("clips_sha256"), str)
             and isinstance(side.get("statistics"), dict)):
         return None
@@ -462,7 +406,7 @@ def _statistics(cell_dir: Path, stamp: tuple[int, ...], metric: str
     they are under: stored ones where usable, else scored here."""
     result = _result(cell_dir, stamp)
     stats = _stored(_sidecar(cell_dir, stamp), metric)
-    proto = _protocol_of(result)
+    proto = result_protocol(result)
     if stats is not None:
         return stats, proto.name
     preds = _predictions(cell_dir, stamp)
@@ -498,12 +442,6 @@ def _run_boot(stats: np.ndarray, proto: MetricProtocol, metric: str, n_resamples
     statistics."""
     full, boot = _sums(stats, n_resamples, seed)
     return float(proto.corpus(metric, full)[0]), proto.corpus(metric, boot)
-
-
-def _protocol_of(result: Mapping[str, Any]) -> MetricProtocol:
-    """The metric protocol a result's signatures name (a UserError where it names none
-    this harness has)."""
-    return get_protocol(protocol_named_by(next(iter(result["signatures"].values()))) or "")
 
 
 def _eval_options(cell_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
@@ -552,41 +490,8 @@ def _common_ids(a: Sequence[Predictions], b: Sequence[Predictions]) -> list[str]
     return sorted(first)
 
 
-def _parse_rows(text: str, task: str) -> dict[str, tuple[Any, str]] | None:
-    """clip id -> (prediction, reference) of well-formed prediction JSONL, parsed as one
-    JSON array (several times faster than line by line); None when anything is wrong (a
-    line that is not one JSON object, a bad row, a clip twice), for the line-by-line reader
-    to say what and where."""
-    lines = [line for line in text.split("\n") if line.strip()]
-    try:
-        rows = json.loads("[" + ",".join(lines) + "]")
-    except ValueError:
-        return None
-    if len(rows) != len(lines):  # e.g. two objects on one line
-        return None
-    out = {}
-    for row in rows:
-        if not isinstance(row, dict) or not _is_row(row, task) or row["id"] in out:
-            return None
-        out[row["id"]] = (row["prediction"], row["reference"])
-    return out
-
-
-def _is_row(row: dict[str, Any], task: str) -> bool:
-    """Whether a JSONL row is a prediction row as the runner writes it for ``task``."""
-    if not (isinstance(row.get("id"), str) and isinstance(row.get("reference"), str)):
-        return False
-    pred = row.get("prediction")
-    if task == "islr":
-        return isinstance(pred, list) and all(map(isinstance, pred, repeat(str)))
-    return isinstance(pred, str)
-
-
 def _read_json(path: Path) -> Any:
-    """A JSON file's content, or a one-line DataError naming it."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path} is missing; is {path.parent} a finished cell?") from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path} ({exc.__class__.__name__}); {_RERUN}") from None
+    """A JSON file of a finished cell, or a one-line DataError naming it."""
+    return read_json(path, missing=f"{path} is missing; is {path.parent} a finished cell?",
+                     damaged=f"cannot read {path} ({{error}}); {_RERUN}",
+                     damage=(OSError, ValueError))

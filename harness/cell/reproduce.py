@@ -12,13 +12,13 @@ the tolerance (0 by default: identical, which is what the CPU gives).
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import DataError, UserError
+from harness.io.json_files import read_json
 
 _MISSING = object()
 
@@ -52,7 +52,9 @@ def load_recording(target: str, tracking_uri: str | None = None
         files = path, folder / "config.json"
     else:
         files = _download(target, tracking_uri)
-    result, config = (_read_json(f) for f in files)
+    result, config = (read_json(f, missing=f"{f} is missing: the cell's recording is "
+                                f"incomplete", damaged=f"{f} is not valid JSON ({{error}}); "
+                                f"the cell's recording is damaged") for f in files)
     from harness.cell.results import problems
 
     bad = problems(result)
@@ -65,21 +67,11 @@ def load_recording(target: str, tracking_uri: str | None = None
     return result, config
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path} is missing: the cell's recording is incomplete") from None
-    except ValueError as exc:  # not JSON, or not UTF-8
-        raise DataError(f"{path} is not valid JSON ({type(exc).__name__}); the cell's "
-                        f"recording is damaged") from None
-
-
 def _download(run_id: str, tracking_uri: str | None) -> tuple[Path, Path]:
     from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
 
-    from harness.cell.tracking import _client, default_uri
+    from harness.cell.tracking import default_uri, open_client
 
     uri = tracking_uri or default_uri(Path("outputs"))
     db = Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
@@ -87,7 +79,7 @@ def _download(run_id: str, tracking_uri: str | None) -> tuple[Path, Path]:
         raise UserError(f"{run_id!r} is neither a result file nor a run id: there is no "
                         f"MLflow store at {db}; give a cell's result.json, or the store "
                         f"with --tracking-uri")
-    _client(uri)  # a store that cannot be opened is one line
+    open_client(uri)  # a store that cannot be opened is one line
     dest = Path(tempfile.mkdtemp(prefix="harness-reproduce-"))
     try:
         return tuple(Path(download_artifacts(run_id=run_id, artifact_path=name,

@@ -27,7 +27,6 @@ pre-training resumes from its checkpoint in whichever cell comes next.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import random
 import shutil
@@ -53,6 +52,7 @@ from harness.core.registry import BENCHMARKS, METHODS
 from harness.core.tasks import TaskSpec
 from harness.errors import ConfigError, DataError, UserError
 from harness.io import atomic, faults, progress
+from harness.io.locks import file_lock
 from harness.training import precision
 from harness.training.distributed import World, accumulation_steps, init, shutdown, world_from_env
 
@@ -215,17 +215,11 @@ PRETRAINED_FILE = "pretrained.json"
 @contextmanager
 def shared_lock(path: Path, log: Any) -> Iterator[None]:
     """Hold an exclusive lock on a shared pre-training, waiting while another cell has it."""
-    path.mkdir(parents=True, exist_ok=True)
-    with open(path / ".lock", "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log(f"pretrain: waiting for another cell that is pre-training in {path}")
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    def waiting() -> None:
+        log(f"pretrain: waiting for another cell that is pre-training in {path}")
+
+    with file_lock(path / ".lock", busy=waiting):
+        yield
 
 
 def _load_pretrained_record(path: Path) -> dict[str, Any] | None:
@@ -245,17 +239,12 @@ def _load_pretrained_record(path: Path) -> dict[str, Any] | None:
 @contextmanager
 def cell_lock(cell_dir: Path) -> Iterator[None]:
     """Hold an exclusive lock on a cell so that one process at a time runs it."""
-    cell_dir.mkdir(parents=True, exist_ok=True)
-    with open(cell_dir / ".lock", "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserError(f"cell {cell_dir} is being run by another process; wait for it "
-                            f"or stop it first") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    def taken() -> None:
+        raise UserError(f"cell {cell_dir} is being run by another process; wait for it or "
+                        f"stop it first")
+
+    with file_lock(cell_dir / ".lock", busy=taken):
+        yield
 
 
 
@@ -573,7 +562,7 @@ class CellRun:
             if self.world.main:
                 atomic.write_jsonl(self.cell_dir / "predictions" / f"{split}.jsonl", rows)
         if self.world.main and "test" in loaders:  # what paired comparisons read
-            from harness.analysis.significance import write_statistics
+            from harness.cell.statistics import write_statistics
 
             write_statistics(self.cell_dir / "predictions" / "test.jsonl", self.bench.task,
                              signatures, cfg.get("eval", {}))

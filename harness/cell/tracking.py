@@ -17,18 +17,16 @@ prepared store it read as a dataset input (name, version, fingerprint as the dig
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import random
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
 from harness.io import faults
+from harness.io.locks import file_lock
 
 EXPERIMENT = "harness"
 CELL_KEY_TAG = "harness.cell_key"
@@ -42,18 +40,7 @@ def default_uri(out: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(out / 'mlflow.db').resolve()}"
 
 
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _client(uri: str) -> Any:
+def open_client(uri: str) -> Any:
     """An MlflowClient on ``uri``, or one line saying the store cannot be opened."""
     from mlflow.tracking import MlflowClient
     from sqlalchemy.exc import SQLAlchemyError
@@ -67,7 +54,7 @@ def _client(uri: str) -> Any:
                         ) from None
 
 
-def _schema_template() -> Path:
+def schema_template() -> Path:
     """Where a freshly migrated, empty sqlite store of this MLflow version is kept.
 
     Migrating a new store's schema takes MLflow about 4 s; a copy of one it migrated before
@@ -91,12 +78,12 @@ def _create_sqlite_store(db: Path, experiment: str, artifact_root: Path | None) 
 
     tmp = db.with_name(f".{db.name}.tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
-    template = _schema_template()
+    template = schema_template()
     try:
         if template.is_file():
             shutil.copyfile(template, tmp)
         else:
-            client = _client(f"sqlite:///{tmp}")
+            client = open_client(f"sqlite:///{tmp}")
             client._tracking_client.store.engine.dispose()  # all connections closed first
             _keep_template(tmp, template)
         location = (artifact_root.resolve().as_uri() if artifact_root
@@ -125,7 +112,8 @@ def _keep_template(store: Path, template: Path) -> None:
         part.unlink(missing_ok=True)
 
 
-def _quiet() -> None:
+def quiet_loggers() -> None:
+    """MLflow and alembic log warnings only (call after importing mlflow)."""
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -137,7 +125,7 @@ class Tracker:
                  artifact_root: Path | None = None) -> None:
         from mlflow.tracking import MlflowClient
 
-        _quiet()  # after the import: mlflow sets its loggers up when imported
+        quiet_loggers()  # after the import: mlflow sets its loggers up when imported
 
         self.uri = uri
         self.run_id: str | None = None
@@ -146,10 +134,10 @@ class Tracker:
             # that at once fail ("duplicate column"), so the first one in does it alone, and
             # in a temporary file renamed into place, so a kill leaves no half-made store.
             db = Path(uri[len("sqlite:///"):])
-            with _file_lock(db.with_name(db.name + ".lock")):
+            with file_lock(db.with_name(db.name + ".lock")):
                 if not db.exists():
                     _create_sqlite_store(db, experiment, artifact_root)
-                self.client = _client(uri)
+                self.client = open_client(uri)
                 self.experiment_id = self._ensure_experiment(experiment, artifact_root)
         else:
             self.client = MlflowClient(uri)

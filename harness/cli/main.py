@@ -90,9 +90,10 @@ def _bench_names() -> list[str]:
 
 
 def _pose_formats() -> Sequence[str]:
-    from benchmarks.formats import FORMATS
+    from harness.core.registry import POSE_FORMATS
 
-    return FORMATS
+    formats = POSE_FORMATS.entries()
+    return sorted(formats, key=lambda name: formats[name].rank)  # the order detection tries
 
 
 METHOD_NAMES, BENCH_NAMES, POSE_FORMATS = (_Names(_method_names), _Names(_bench_names),
@@ -437,6 +438,22 @@ def _config_options(p: argparse.ArgumentParser) -> None:
                         "a new key)")
 
 
+def _data_root_option(p: argparse.ArgumentParser) -> None:
+    """--data-root: where the prepared stores are."""
+    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
+                                       "or ./data)")
+
+
+def _threads_option(p: argparse.ArgumentParser, text: str = "torch CPU threads") -> None:
+    """--threads: torch's intra-op threads."""
+    p.add_argument("--threads", type=_at_least(1), help=text)
+
+
+def _json_option(p: argparse.ArgumentParser, text: str = "machine-readable output") -> None:
+    """--json: the output as JSON, for a program."""
+    p.add_argument("--json", action="store_true", help=text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the harness CLI."""
     parser = _Parser(prog="python -m harness",
@@ -448,9 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 title="commands (python -m harness COMMAND --help for each)")
 
     p = sub.add_parser("list", help="methods and benchmarks with their task types")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
-                                       "or ./data)")
+    _json_option(p)
+    _data_root_option(p)
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("run", help="run one cell: train, select on dev, evaluate, record")
@@ -463,11 +479,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "store (default ./outputs)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
                                           "or sqlite under --out)")
-    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
-                                       "or ./data)")
+    _data_root_option(p)
     p.add_argument("--force", action="store_true", help="rerun a finished cell from scratch")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--threads", type=_at_least(1), help="torch CPU threads")
+    _threads_option(p)
     p.add_argument("--loader-workers", type=_at_least(0), default=0,
                    help="build batches in this many processes (default 0: in a background "
                         "thread, which keeps up with CPU training; see docs/performance.md)")
@@ -480,8 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "would use for a cell")
     _cell_options(p, "the method", "the benchmark")
     _config_options(p)
-    p.add_argument("--json", action="store_true", help="one JSON object: config_hash, config "
-                   "(and config_file with --config)")
+    _json_option(p, "one JSON object: config_hash, config (and config_file with --config)")
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("prepare", help="convert a benchmark's pose files into the store")
@@ -495,8 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="label / annotation file or folder, or an archive")
     p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
                    help="override a benchmark config value (e.g. data.synth.vocab_size=20)")
-    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
-                                       "or ./data)")
+    _data_root_option(p)
     p.add_argument("--force", action="store_true", help="replace an existing store")
     p.set_defaults(func=cmd_prepare)
     p = sub.add_parser("throughput", help="training samples/s of each stage of a method "
@@ -507,8 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="optimiser steps timed per stage (default 10)")
     p.add_argument("--warmup", type=_at_least(0), default=2,
                    help="untimed steps before them (default 2)")
-    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
-                                       "or ./data)")
+    _data_root_option(p)
     p.set_defaults(func=cmd_throughput)
 
     p = sub.add_parser("summary", help="mean and spread over seeds of finished cells")
@@ -523,7 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "(method/bench/seed/key), state, size and folder")
     p.add_argument("--results", default="outputs", help="output folder of the runs "
                                                         "(default ./outputs)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _json_option(p)
     p.set_defaults(func=cmd_list_cells)
 
     p = sub.add_parser("score", help="score prediction files with a benchmark's metric protocol")
@@ -544,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "suffix, else plain lines)")
     p.add_argument("--ref-format", choices=FORMATS, help="format of --ref (default --format)")
     p.add_argument("--hyp-format", choices=FORMATS, help="format of --hyp (default --format)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _json_option(p)
     p.add_argument("--set", action="append", nargs="+", metavar="KEY=VALUE",
                    help="override a benchmark config value, e.g. +eval.confusing_classes=[...]")
     p.set_defaults(func=cmd_score)
@@ -585,9 +597,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  "one)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI to find RUN_ID in (default "
                                           "$MLFLOW_TRACKING_URI or ./outputs/mlflow.db)")
-    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
-                                       "or ./data)")
-    p.add_argument("--threads", type=_at_least(1), help="torch CPU threads")
+    _data_root_option(p)
+    _threads_option(p)
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("sweep", help="submit a grid of cells from a spec file (skips finished "
@@ -602,12 +613,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the cells, their keys and "
                    "states and the executor parameters; submit nothing")
     p.add_argument("--max", type=int, metavar="N", help="submit at most N cells")
-    p.add_argument("--threads", type=_at_least(1), help="torch CPU threads per cell "
-                                                        "(default: the spec's)")
+    _threads_option(p, "torch CPU threads per cell (default: the spec's)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
                                           "or sqlite under the spec's out)")
-    p.add_argument("--data-root", help="where prepared stores live (default $HARNESS_DATA "
-                                       "or ./data)")
+    _data_root_option(p)
     p.set_defaults(func=cmd_sweep)
     return parser
 

@@ -84,7 +84,7 @@ def _read_file(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
             raise ConfigError(f"{path}: its _base_ files both set {', '.join(both)}")
         merged.update(values)
     try:
-        return _plain(_merge_sections(merged, raw, path))
+        return plain_data(_merge_sections(merged, raw, path))
     except TypeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
@@ -157,12 +157,12 @@ def _without_delete(section: dict[str, Any]) -> dict[str, Any]:
             for k, v in section.items() if k != DELETE_KEY}
 
 
-def _plain(obj: Any) -> Any:
+def plain_data(obj: Any) -> Any:
     """Convert config values to JSON types (tuples become lists)."""
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): plain_data(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [plain_data(v) for v in obj]
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     raise TypeError(f"config value {obj!r} of type {type(obj).__name__} is not plain data")
@@ -193,7 +193,7 @@ def parse_override(text: str) -> tuple[list[str], Any, bool]:
     except (ValueError, SyntaxError):
         value = raw.strip()  # a bare word is a string
     try:
-        value = _plain(value)
+        value = plain_data(value)
     except TypeError:
         raise ConfigError(f"--set {text!r}: value must be a number, string, bool, None, "
                           f"list or dict") from None

@@ -49,13 +49,16 @@ class Catalog:
         return decorator
 
     def _load(self) -> None:
+        # Marked loaded only when every module is in: a package whose __init__ asks its own
+        # catalog for the entries (benchmarks.formats' FORMATS) while this imports it loads
+        # them all right there, whichever of the two was imported first.
         if self._loaded:
             return
-        self._loaded = True
         pkg = importlib.import_module(self.package)
         for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
             if not info.name.startswith("_"):
                 importlib.import_module(f"{self.package}.{info.name}")
+        self._loaded = True
 
     def names(self) -> list[str]:
         """All registered names, sorted."""

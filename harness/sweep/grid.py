@@ -61,6 +61,7 @@ from submitit.slurm.slurm import SlurmExecutor
 from harness.cell.runner import CellRun, RunOptions
 from harness.core.config import parse_override, short_hash
 from harness.errors import ConfigError, DataError, UserError
+from harness.io.locks import file_lock
 
 EXECUTORS = ("slurm", "local", "debug")
 SPEC_KEYS = ("name", "methods", "benches", "seeds", "preset", "set", "grid", "variants",
@@ -374,10 +375,8 @@ def cell_key(cell: Cell, data_root: Path | None = None) -> str:
 
 def _append_records(spec: SweepSpec, records: list[dict[str, Any]]) -> None:
     """Append submission records to ``submissions.jsonl``, whole lines under a lock."""
-    from harness.cell.tracking import _file_lock
-
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
-    with _file_lock(spec.records.with_name(spec.records.name + ".lock")), \
+    with file_lock(spec.records.with_name(spec.records.name + ".lock")), \
             open(spec.records, "a", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
