@@ -1,6 +1,6 @@
 """Time `python -m harness leaderboard` on 2,000 finished cells (issue #8: < 3 s).
 
-Writes 2,000 cells in the runner's layout under --workdir with ``harness.perf.write_cells``
+Writes 2,000 cells in the runner's layout under --workdir with ``tools.perf.write_cells``
 (result.json, config.json, predictions/test.jsonl of 100 test clips and the per-clip
 statistics the runner stores beside them; 5 methods x 4
 benchmarks x 20 configs x 5 seeds, ISLR/CSLR/SLT mixed, two metric signatures on one
@@ -41,7 +41,8 @@ def time_source(workdir: Path, name: str, flags: list[str]) -> None:
 def main() -> None:
     from mlflow.tracking import MlflowClient
 
-    from harness.perf import write_cells
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tools/
+    from tools.perf import write_cells
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--workdir", type=Path, required=True)

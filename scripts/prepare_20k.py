@@ -43,8 +43,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness.safe_pickle import load_pickle  # noqa: E402
-from harness.store import PoseStore  # noqa: E402
+from harness.data.store import PoseStore  # noqa: E402
+from harness.io.safe_pickle import load_pickle  # noqa: E402
 
 N_WORDS = 2000
 WLASL_SPLITS = {"train": 14289, "dev": 3916, "test": 2878}  # WLASL2000 clip counts
