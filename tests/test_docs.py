@@ -68,3 +68,26 @@ def test_relative_links_point_at_existing_files(path):
 def test_the_link_finder_finds_links():
     sample = ROOT / "README.md"
     assert "docs/usage.md" in relative_links(sample)
+
+
+def test_the_registry_tables_in_the_docs_are_generated_ones():
+    """docs/benchmarks.md holds the methods, benchmarks and protocols as ``list --markdown``
+    prints them: a method, benchmark or protocol added, renamed or described anew shows up
+    as a failure here until the block is regenerated."""
+    from harness.cli.main import markdown_tables
+
+    text = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    begin, end = "<!-- generated: python -m harness list --markdown -->\n", "<!-- end generated -->"
+    assert begin in text and end in text
+    block = text.split(begin, 1)[1].split(end, 1)[0]
+    assert block == markdown_tables(), "rerun python -m harness list --markdown into the block"
+    import subprocess
+    import sys
+
+    printed = subprocess.run([sys.executable, "-m", "harness", "list", "--markdown"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
+    assert printed == block
+    from harness.core.registry import BENCHMARKS, METHODS, PROTOCOLS
+
+    for name in [*METHODS.names(), *BENCHMARKS.names(), *PROTOCOLS.names()]:
+        assert f"| `{name}` |" in block, name

@@ -159,6 +159,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"methods": methods, "benchmarks": benches}, indent=2))
         return 0
+    if args.markdown:
+        print(markdown_tables(), end="")
+        return 0
     print("methods:")
     for name, m in methods.items():
         print(f"  {name:<12} tasks: {','.join(m['tasks']):<14} presets: "
@@ -177,6 +180,42 @@ def cmd_list(args: argparse.Namespace) -> int:
         if note:
             print(f"  {'':<17} {note}")
     return 0
+
+
+def markdown_tables() -> str:
+    """The registries as markdown tables (methods, benchmarks with their expected clip counts
+    and default protocols, metric protocols): what ``list --markdown`` prints and what
+    docs/benchmarks.md holds between its ``list --markdown`` markers (a test keeps them
+    equal). Nothing in them depends on this machine's data."""
+    from harness.cell.runner import resolve_bench_config
+    from harness.core.registry import BENCHMARKS, METHODS, PROTOCOLS
+
+    def cell(text: object) -> str:
+        return " ".join(str(text).split()).replace("|", "\\|")
+
+    lines = ["| method | tasks | presets | pre-training | what it is |", "|---|---|---|---|---|"]
+    for name, cls in METHODS.entries().items():
+        lines.append(f"| `{name}` | {', '.join(t.upper() for t in cls.tasks)} | "
+                     f"{', '.join(cls.presets())} | {'yes' if cls.has_pretraining else 'no'} | "
+                     f"{cell(cls.summary)} |")
+    lines += ["", "| benchmark | task | version | expected train / dev / test | default "
+              "protocol | what it is |", "|---|---|---|---|---|---|"]
+    for name, cls in BENCHMARKS.entries().items():
+        bench = cls(resolve_bench_config(name, []), root=Path("."))
+        expected = bench.expected_counts()
+        counts = " / ".join(f"{expected[s]:,}" if s in expected else "-"
+                            for s in ("train", "dev", "test")) if expected else "generated"
+        protocol = bench.metric_protocol().name
+        lines.append(f"| `{name}` | {cls.task.upper()} | {cls.version} | {counts} | "
+                     f"`{protocol}` | {cell(cls.summary)} |")
+    lines += ["", "| protocol | task | headline metrics | selects on | what it is |",
+              "|---|---|---|---|---|"]
+    for name, cls in PROTOCOLS.entries().items():
+        protocol = cls()
+        direction = "higher" if protocol.higher_is_better(protocol.selection) else "lower"
+        lines.append(f"| `{name}` | {cls.task.upper()} | {', '.join(cls.headline)} | "
+                     f"{cls.selection} ({direction} is better) | {cell(cls.summary)} |")
+    return "\n".join(lines) + "\n"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -466,6 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="methods and benchmarks with their task types")
     _json_option(p)
+    p.add_argument("--markdown", action="store_true", help="the methods, benchmarks (expected "
+                   "clip counts, default protocol) and metric protocols as markdown tables")
     _data_root_option(p)
     p.set_defaults(func=cmd_list)
 
