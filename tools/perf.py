@@ -11,10 +11,13 @@ reported as a ratio to it (absolute numbers are printed too, never asserted in t
 - ``peak``: dense matmul GFLOP/s in fp32 and bf16 (2048 x 2048), the machine's peak here;
 - ``encoder``: one training step (forward, backward, AdamW) and one inference step of each
   distinct sign-encoder configuration of the methods' ``paper`` and ``smoke`` presets, in
-  fp32 and under bf16 autocast, and of the straightforward (N, C, T, V) formulation
-  (``methods.encoders.reference``) in fp32: samples/s, achieved GFLOP/s (FLOPs counted with
-  torch's ``FlopCounterMode``), the fraction of the matmul peak of that dtype, and each over
-  the reference; whether this machine has native bf16 (emulated bf16 is slower than fp32);
+  fp32 and under bf16 autocast, and of the reference: the straightforward (N, C, T, V)
+  formulation of Uni-Sign's release (``methods.encoders.reference``, the same function,
+  pinned to the release's golden outputs in tests/test_encoder_golden.py) in fp32; the fp32
+  steps of the two alternate, ``ENCODER_ROUNDS`` rounds, the best of each kept: samples/s,
+  achieved GFLOP/s (FLOPs counted with torch's ``FlopCounterMode``), the fraction of the
+  matmul peak of that dtype, and each over the reference; whether this machine has native
+  bf16 (emulated bf16 is slower than fp32);
 - ``dropout``: the encoder's dropout (``methods.common.dropout``) against torch's, forward
   and backward at the shape of a hand block's output;
 - ``loading``: batches from the prepared memory-mapped store (``ClipLoader``) against the
@@ -48,8 +51,12 @@ from harness.core.registry import METHODS
 
 #: Targets of the performance issue, checked in the report (ratios, and seconds for the CLI).
 TARGETS = {"encoder_bf16_over_reference_fp32_paper": 2.5,
-           "encoder_fp32_over_reference_fp32_paper": 0.9, "loading_over_pickle": 20.0,
+           "encoder_fp32_over_reference_fp32_paper": 1.0, "loading_over_pickle": 20.0,
            "loading_over_training": 5.0, "list_s": 0.5, "leaderboard_2000_s": 3.0}
+
+
+#: Alternating rounds of the harness's fp32 encoder step and the reference's (best of each).
+ENCODER_ROUNDS = 3
 
 
 def _best(fn: Callable[[], Any], reps: int) -> float:
@@ -438,14 +445,25 @@ def run_suite(device: str = "cpu", quick: bool = False, data_root: Path | None =
         if quick and not label.startswith("smoke"):
             continue
         row: dict[str, Any] = {"users": users}
+        shape = {"batch": 2 if quick else 8, "frames": 16 if quick else 64,
+                 "steps": 1 if quick else 3}
+        # fp32 against the reference in alternating rounds, the best of each kept: on a
+        # shared machine a single back-to-back pair can differ by 20% either way
+        rounds: dict[str, list[dict[str, float]]] = {"fp32": [], "reference": []}
+        for _ in range(1 if quick else ENCODER_ROUNDS):
+            rounds["fp32"].append(encoder_step(enc, "fp32", device, **shape))
+            rounds["reference"].append(encoder_step(enc, "fp32", device, reference=True,
+                                                    **shape))
+        best = {k: max(v, key=lambda r: r["train_samples_s"]) for k, v in rounds.items()}
         for precision in timed:
-            stats = encoder_step(enc, precision, device, batch=2 if quick else 8,
-                                 frames=16 if quick else 64, steps=1 if quick else 3)
+            stats = best["fp32"] if precision == "fp32" else encoder_step(
+                enc, precision, device, **shape)
             stats["train_peak_fraction"] = stats["train_gflops"] / report["peak_gflops"][
                 precision]
             row[precision] = stats
-        ref = encoder_step(enc, "fp32", device, batch=2 if quick else 8,
-                           frames=16 if quick else 64, steps=1 if quick else 3, reference=True)
+        row["rounds"] = {k: [round(r["train_samples_s"], 3) for r in v]
+                         for k, v in rounds.items()}
+        ref = best["reference"]
         ref["train_peak_fraction"] = ref["train_gflops"] / report["peak_gflops"]["fp32"]
         row["reference_fp32"] = ref
         if "bf16" in row:
@@ -510,7 +528,10 @@ def render(report: dict[str, Any]) -> str:
                          f"{100 * s['train_peak_fraction']:.0f}% of peak), infer "
                          f"{s['infer_samples_s']:.1f} samples/s")
         lines.append("  training over the reference fp32: " + ", ".join(
-            f"{p} {row[f'{p}_over_reference_fp32_train']:.2f}x" for p in timed))
+            f"{p} {row[f'{p}_over_reference_fp32_train']:.2f}x" for p in timed)
+            + "  (fp32 rounds, samples/s: "
+            + "; ".join(f"{k} {', '.join(f'{v:.2f}' for v in vs)}"
+                        for k, vs in row["rounds"].items()) + ")")
         if "compiled_fp32" in row:
             cp = row["compiled_fp32"]
             lines.append(f"  torch.compile fp32: train {cp['train_samples_s']:.1f} samples/s "
