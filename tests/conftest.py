@@ -42,6 +42,20 @@ class Done:
         return [line for line in self.err.splitlines() if line.startswith(("error:", "python"))]
 
 
+
+def in_process(argv: list[str], capsys) -> Done:
+    """``python -m harness ARGV`` in this process (argparse's exits caught), with the output
+    ``capsys`` captured: for checks that need no fresh interpreter."""
+    from harness.cli.main import main
+
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    out, err = capsys.readouterr()
+    return Done(code, out, err)
+
 class Harness:
     """Runs ``python -m harness`` in a fresh process with a private data root and output."""
 

@@ -26,9 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.cli.main import main
 from harness.io import faults
-from tests.conftest import SMALL_SYNTH, Done
+from tests.conftest import SMALL_SYNTH, in_process
 from tests.test_bad_input import rehash
 from tests.test_leaderboard import cell as finished_cell
 from tests.test_prepare import conf, dump, islr_clips, points, wlasl_json
@@ -696,16 +695,6 @@ CASES = [
 
 def entry_point(case: Case) -> str:
     return case.id.split("-")[0]
-
-
-def in_process(argv: list[str], capsys) -> Done:
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse
-        code = exc.code
-    out, err = capsys.readouterr()
-    return Done(code, out, err)
 
 
 def permissions_apply(tmp: Path) -> bool:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli.main import build_parser, main
+from harness.cli.main import build_parser
 from harness.core.registry import BENCHMARKS, METHODS
-from tests.conftest import SMALL_SYNTH
+from tests.conftest import SMALL_SYNTH, in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 CELL = ["run", "--method", "scratch", "--bench", "synth-islr", "--threads", "2",
@@ -38,16 +38,6 @@ def wide_help(parser: argparse.ArgumentParser, monkeypatch) -> str:
     """A parser's help on a wide terminal, so that no name is wrapped."""
     monkeypatch.setenv("COLUMNS", "1000")
     return parser.format_help()
-
-
-def in_process(argv: list[str], capsys) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # -- conventions -----------------------------------------------------------------------------
@@ -115,9 +105,10 @@ def test_format_options_list_their_choices(monkeypatch):
 def test_an_invalid_format_is_one_line_naming_the_formats(tmp_path, capsys):
     from benchmarks.formats import FORMATS
 
-    code, out, err = in_process(["prepare", "wlasl", "--source", str(tmp_path), "--labels",
-                                 str(tmp_path / "labels.json"), "--format", "unisgn",
-                                 "--data-root", str(tmp_path / "data")], capsys)
+    done = in_process(["prepare", "wlasl", "--source", str(tmp_path), "--labels",
+                       str(tmp_path / "labels.json"), "--format", "unisgn",
+                       "--data-root", str(tmp_path / "data")], capsys)
+    code, out, err = done.code, done.out, done.err
     assert code == 2 and out == "" and err.count("\n") == 1, err
     assert "argument --format: invalid choice: 'unisgn'" in err
     assert all(repr(f) in err for f in FORMATS) and "label" not in err
@@ -151,8 +142,9 @@ def test_summary_reads_results_and_keeps_out_as_a_deprecated_spelling(monkeypatc
 def test_a_bad_config_file_is_one_line_naming_it(tmp_path, capsys, text, needle):
     path = tmp_path / "mine.yaml"
     path.write_text(text)
-    code, out, err = in_process(["config", "--method", "scratch", "--bench", "synth-islr",
-                                 "--config", str(path)], capsys)
+    done = in_process(["config", "--method", "scratch", "--bench", "synth-islr",
+                       "--config", str(path)], capsys)
+    code, out, err = done.code, done.out, done.err
     assert code == 2 and out == "" and err.count("\n") == 1, err
     assert err.startswith(f"error: {path}") and needle in err
 
