@@ -14,6 +14,10 @@ CONFIGS = {
     "smoke-like": dict(embed=8, spatial=[8, 16, 24], temporal=[24, 24], kt=5, d_model=32),
     "zero-padding": dict(embed=8, spatial=[16], temporal=[16, 16], kt=5, d_model=16,
                          padding="zero"),
+    "joint-hands-torch-init": dict(embed=8, spatial=[8, 16], temporal=[16], kt=5, d_model=16,
+                                   hands="joint", init="torch", part_scale=0.5),
+    "joint-hands-zero-padding": dict(embed=8, spatial=[12], temporal=[12], kt=3, d_model=16,
+                                     hands="joint", padding="zero"),
     "two-hops-kt3-context": dict(embed=8, spatial=[12], temporal=[12], kt=3, d_model=16,
                                  max_hop=2, context={"layers": 1, "heads": 2, "ff": 16,
                                                      "dropout": 0.0}),
@@ -184,3 +188,32 @@ def test_compile_switch_compiles_the_encoders_in_place(monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(ConfigError, match=r"compile=true on the CPU needs a C\+\+ compiler"):
         compile_units(model, "cpu")
+
+
+@pytest.mark.parametrize("hands", ["separate", "joint"])
+def test_joint_hands_evaluate_the_network_they_trained(hands):
+    """With running statistics equal to the last training batch's (momentum 1), evaluation
+    reproduces the training forward exactly when both hands share one pass
+    (``hands='joint'``); with the release's separate passes the hand chain's running
+    statistics are the right hand's, and the evaluated left hand is another function."""
+    torch.manual_seed(0)
+    enc = PartwiseSTGCN(embed=8, spatial=[8, 16], temporal=[16], kt=3, d_model=16, hands=hands)
+    for m in enc.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = 1.0
+    kp, conf, valid, mask = inputs(len(enc.input_joints), torch.float64)
+    kp = kp.clone()
+    for name, side in (("left_hand", 1.0), ("right_hand", -1.0)):
+        # the left hand's points lie right of its wrist, the right hand's left of its own
+        part = kp[:, :, enc.slices[name]]
+        wrist = part[:, :, enc.anchors[name], None]
+        part[..., 0] = wrist[..., 0] + side * (part[..., 0] - wrist[..., 0]).abs()
+    mask[:] = True
+    enc = enc.double().train()
+    trained = enc(kp, conf, valid, mask)
+    evaluated = enc.eval()(kp, conf, valid, mask)
+    gap = (trained - evaluated).abs().max().item() / trained.abs().max().item()
+    if hands == "joint":
+        assert gap < 1e-2, gap  # the unbiased running variance against the biased one
+    else:
+        assert gap > 0.1, gap

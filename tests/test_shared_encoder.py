@@ -142,3 +142,22 @@ def test_a_checkpoint_whose_hands_differ_is_not_the_releases(tmp_path):
     state["proj_linear.left.weight"] = state["proj_linear.left.weight"] + 1
     with pytest.raises(UserError, match="shares the right hand's weights"):
         encoder_state(state, "x.pth")
+
+
+def test_paper_keeps_the_releases_switches_and_smoke_departs_only_where_it_says():
+    """The ``paper`` encoder is the release's function: every switch of the harness holds the
+    constructor's default (the release's value). ``smoke`` narrows the widths and sets
+    exactly the three switches its comment names (measured, docs/measurements)."""
+    import inspect
+
+    from methods.encoders.stgcn import PartwiseSTGCN
+
+    defaults = {k: p.default for k, p in inspect.signature(PartwiseSTGCN).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    switches = ("padding", "hands", "init", "part_scale", "dropout")
+    for preset in ("paper", "smoke"):
+        enc = resolve_config("scratch", "synth-islr", preset, [])["model"]["encoder"]
+        assert enc["context"]["layers"] == 0, preset  # no temporal transformer, as the release
+        departs = {k: enc[k] for k in switches if enc[k] != defaults[k]}
+        want = {} if preset == "paper" else {"hands": "joint", "init": "torch", "part_scale": 0.2}
+        assert departs == want, preset

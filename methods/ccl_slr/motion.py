@@ -76,7 +76,7 @@ class MotionSTGCN(PartwiseSTGCN):
         """Per-part motion (B, T, V_p, 3) of what the shared encoder would read, padded as
         ``padding`` says."""
         x = part_features(keypoints, confidence, valid, frame_mask, self.slices, self.anchors,
-                          self.conf_threshold, affine)
+                          self.conf_threshold, affine, self.part_scale)
         x = {name: motion_features(feats, frame_mask, self.scale, self.anchors.get(name))
              for name, feats in x.items()}
         if self.padding == "repeat":

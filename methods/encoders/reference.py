@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from harness.core.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST
-from methods.encoders.stgcn import PartChain, PartwiseSTGCN, STGCNBlock
+from methods.encoders.stgcn import PART_ORDER, PartChain, PartwiseSTGCN, STGCNBlock
 
 
 def block_forward(block: STGCNBlock, x: torch.Tensor, mask: torch.Tensor | None
@@ -61,17 +61,26 @@ class ReferencePartwiseSTGCN(PartwiseSTGCN):
         mask = None
         if self.padding == "zero":
             mask = frame_mask[:, None, :, None].to(keypoints.dtype)
-        features = []
-        body_feat = None
-        for name, chain, joint in (("body", self.body, None),
-                                   ("left_hand", self.hand, BODY_LEFT_WRIST),
-                                   ("right_hand", self.hand, BODY_RIGHT_WRIST),
-                                   ("face", self.face, BODY_NOSE)):
-            feat = chain_forward(chain, x[name], mask, "spatial")
-            if body_feat is None:
-                body_feat = feat
-            else:
-                feat = feat + body_feat[..., joint][..., None].detach()
-            feat = chain_forward(chain, feat, mask, "temporal")
-            features.append(feat.mean(-1).transpose(1, 2))
-        return self.frame_features(torch.cat(features, dim=-1), frame_mask)
+        wrists = {"left_hand": BODY_LEFT_WRIST, "right_hand": BODY_RIGHT_WRIST}
+        body = chain_forward(self.body, x["body"], mask, "spatial")
+        pooled = {}
+
+        def part(chain: PartChain, feats: torch.Tensor, joint: torch.Tensor | None,
+                 m: torch.Tensor | None) -> torch.Tensor:
+            feat = chain_forward(chain, feats, m, "spatial")
+            if joint is not None:
+                feat = feat + joint.detach()
+            return chain_forward(chain, feat, m, "temporal").mean(-1).transpose(1, 2)
+
+        pooled["body"] = chain_forward(self.body, body, mask, "temporal").mean(-1).transpose(1, 2)
+        if self.hands == "separate":
+            for name, j in wrists.items():
+                pooled[name] = part(self.hand, x[name], body[..., j][..., None], mask)
+        else:
+            two = None if mask is None else torch.cat([mask, mask])
+            both = part(self.hand, torch.cat([x[n] for n in wrists]),
+                        torch.cat([body[..., j][..., None] for j in wrists.values()]), two)
+            pooled["left_hand"], pooled["right_hand"] = both.chunk(2)
+        pooled["face"] = part(self.face, x["face"], body[..., BODY_NOSE][..., None], mask)
+        return self.frame_features(torch.cat([pooled[n] for n in PART_ORDER], dim=-1),
+                                   frame_mask)

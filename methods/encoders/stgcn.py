@@ -46,7 +46,21 @@ What the harness adds, each a switch whose default is the release's function:
   clipping (rotation and scale to every part, the translation to the body, whose
   coordinates are absolute), which is where the data path's spatial augmentations act:
   applied to raw coordinates, a scale or a shift would be undone by the box normalisation.
+- ``hands='joint'``: both hands go through their shared chain in one pass, so that batch
+  norm normalises them with one set of statistics. With the release's 'separate', training
+  normalises each hand by its own batch statistics while evaluation uses running statistics
+  that mix the two hands; where the hands differ (SynthSign's left and right hands sit on
+  opposite sides of their wrists) the evaluated network is not the trained one.
+- ``init='torch'``: torch's default initialisation of the Linear layers instead of the
+  release's trunc-normal(0.02).
+- ``part_scale``: hands and face divided by ``part_scale`` times the body size (1, the
+  release: they span about a fifth of [-1, 1]).
 - Outputs at padded frames are zeroed (the release leaves them to the LM's attention mask).
+
+The shared ``paper`` preset keeps the release's value of every switch. The shared ``smoke``
+preset sets ``hands='joint'``, ``init='torch'`` and ``part_scale=0.2``: at its size and budget
+the release's values learn SynthSign at about half the rate (measured in
+``docs/measurements/2026-12-07-smoke-encoder-synth-islr.md``).
 
 ``methods.encoders.reference`` keeps the straightforward (N, C, T, V) formulation, written as
 the release writes it; this module computes the same function on channels-last (N, T, V, C)
@@ -74,6 +88,8 @@ if TYPE_CHECKING:
 
 PART_ORDER = ("body", "left_hand", "right_hand", "face")
 PADDING = ("repeat", "zero")
+HANDS = ("separate", "joint")
+INIT = ("release", "torch")
 #: The release zeroes a clip with fewer confident body points than this (over all frames).
 MIN_BODY_POINTS = 4
 
@@ -208,10 +224,12 @@ class STGCNBlock(nn.Module):
         return torch.relu(y + res)
 
 
-def _release_linear(layer: nn.Linear) -> nn.Linear:
-    """A Linear initialised as the release initialises its Linear layers."""
-    nn.init.trunc_normal_(layer.weight, std=0.02)
-    nn.init.zeros_(layer.bias)
+def init_linear(layer: nn.Linear, init: str) -> nn.Linear:
+    """``layer`` initialised as ``init`` says: 'release', trunc-normal(0.02) weights and zero
+    bias (how the release initialises its Linear layers); 'torch', torch's default."""
+    if init == "release":
+        nn.init.trunc_normal_(layer.weight, std=0.02)
+        nn.init.zeros_(layer.bias)
     return layer
 
 
@@ -219,9 +237,10 @@ class PartChain(nn.Module):
     """Joint embedding, spatial blocks and temporal blocks for one part type."""
 
     def __init__(self, adjacency: np.ndarray, embed: int, spatial: Sequence[int],
-                 temporal: Sequence[int], kt: int, dropout: float) -> None:
+                 temporal: Sequence[int], kt: int, dropout: float, init: str = "release"
+                 ) -> None:
         super().__init__()
-        self.embed = _release_linear(nn.Linear(3, embed))
+        self.embed = init_linear(nn.Linear(3, embed), init)
         chans = [embed, *spatial]
         self.spatial = nn.ModuleList(STGCNBlock(a, b, adjacency, 1, dropout)
                                      for a, b in itertools.pairwise(chans))
@@ -245,8 +264,8 @@ class PartChain(nn.Module):
 
 def part_features(kp: torch.Tensor, conf: torch.Tensor, valid: torch.Tensor,
                   frame_mask: torch.Tensor, slices: dict[str, slice], anchors: dict[str, int],
-                  threshold: float, affine: torch.Tensor | None = None
-                  ) -> dict[str, torch.Tensor]:
+                  threshold: float, affine: torch.Tensor | None = None,
+                  part_scale: float = 1.0) -> dict[str, torch.Tensor]:
     """Per-part features (B, T, V_p, 3) of (x, y, confidence), normalised as the release
     normalises them (see the module docstring); ``affine`` (B, 2, 3) transforms the
     normalised coordinates before they are clipped. Padded frames are zero."""
@@ -268,7 +287,7 @@ def part_features(kp: torch.Tensor, conf: torch.Tensor, valid: torch.Tensor,
             norm = (p_xy - center) / (size / 2)
         else:
             anchor = anchors[name]
-            norm = (p_xy - p_xy[:, :, anchor:anchor + 1]) / size
+            norm = (p_xy - p_xy[:, :, anchor:anchor + 1]) / (size * part_scale)
         if affine is not None:
             norm = torch.einsum("btvj,bij->btvi", norm, affine[:, :, :2].to(norm.dtype))
             if name == "body":
@@ -312,16 +331,22 @@ class PartwiseSTGCN(nn.Module):
     #: The runner compiles modules that say so when a config sets ``compile=true``.
     compile_unit = True
     #: What ``model.encoder`` values must be, checked before a cell runs.
-    RULES: ClassVar[dict[str, Rule]] = {"padding": choice(*PADDING)}
+    RULES: ClassVar[dict[str, Rule]] = {"padding": choice(*PADDING), "hands": choice(*HANDS),
+                                        "init": choice(*INIT)}
 
     def __init__(self, layout: str = "coco_wholebody_133", embed: int = 64,
                  spatial: Sequence[int] = (64, 128, 256), temporal: Sequence[int] = (256, 256, 256),
                  kt: int = 5, d_model: int = 768, dropout: float = 0.0,
                  conf_threshold: float = 0.3, max_hop: int = 1, padding: str = "repeat",
-                 context: dict[str, Any] | None = None) -> None:
+                 context: dict[str, Any] | None = None, hands: str = "separate",
+                 init: str = "release", part_scale: float = 1.0) -> None:
         super().__init__()
-        if padding not in PADDING:
-            raise ValueError(f"model.encoder.padding={padding!r}: one of {PADDING}")
+        for key, value, allowed in (("padding", padding, PADDING), ("hands", hands, HANDS),
+                                    ("init", init, INIT)):
+            if value not in allowed:
+                raise ValueError(f"model.encoder.{key}={value!r}: one of {allowed}")
+        if not part_scale > 0:
+            raise ValueError(f"model.encoder.part_scale={part_scale!r}: a positive number")
         lay: Layout = get_layout(layout)
         parts = [lay.parts[name] for name in PART_ORDER]
         self.input_joints: tuple[int, ...] = tuple(j for p in parts for j in p.joints)
@@ -332,14 +357,16 @@ class PartwiseSTGCN(nn.Module):
             start += p.size
         self.anchors = {p.name: p.anchor for p in parts if p.anchor is not None}
         self.conf_threshold, self.padding = conf_threshold, padding
+        self.hands, self.part_scale = hands, float(part_scale)
         adj = {p.name: hop_adjacency(p.size, p.edges, max_hop) for p in parts}
-        chain = dict(embed=embed, spatial=spatial, temporal=temporal, kt=kt, dropout=dropout)
+        chain = dict(embed=embed, spatial=spatial, temporal=temporal, kt=kt, dropout=dropout,
+                     init=init)
         self.body = PartChain(adj["body"], **chain)
         self.hand = PartChain(adj["left_hand"], **chain)  # shared by both hands
         self.face = PartChain(adj["face"], **chain)
         width = temporal[-1] if temporal else spatial[-1]
         self.part_embedding = nn.Parameter(torch.zeros(len(PART_ORDER) * width))
-        self.proj = _release_linear(nn.Linear(len(PART_ORDER) * width, d_model))
+        self.proj = init_linear(nn.Linear(len(PART_ORDER) * width, d_model), init)
         self.d_model = d_model
         ctx = dict(context or {})
         layers = int(ctx.get("layers", 0))
@@ -356,7 +383,7 @@ class PartwiseSTGCN(nn.Module):
                    ) -> dict[str, torch.Tensor]:
         """What the part chains read: per-part (B, T, V_p, 3), padded as ``padding`` says."""
         x = part_features(keypoints, confidence, valid, frame_mask, self.slices, self.anchors,
-                          self.conf_threshold, affine)
+                          self.conf_threshold, affine, self.part_scale)
         if self.padding == "repeat":
             x = {name: repeat_last_frame(feats, frame_mask) for name, feats in x.items()}
         return x
@@ -374,18 +401,25 @@ class PartwiseSTGCN(nn.Module):
         if self.padding == "zero":
             mask = frame_mask[:, :, None, None].to(keypoints.dtype)
         body = self.body.spatial_features(x["body"], mask)
-        # the hands share one chain but run through it one after the other, as in the
-        # release: in training each is normalised by its own batch statistics
-        anchors = {"left_hand": (self.hand, BODY_LEFT_WRIST),
-                   "right_hand": (self.hand, BODY_RIGHT_WRIST), "face": (self.face, BODY_NOSE)}
-        parts = {"body": body}
-        for name, (chain, joint) in anchors.items():
-            feats = chain.spatial_features(x[name], mask)
-            parts[name] = feats + body[:, :, joint, None].detach()
-        chains = {"body": self.body, **{name: c for name, (c, _) in anchors.items()}}
-        pooled = [chains[name].temporal_features(parts[name], mask).mean(2)
-                  for name in PART_ORDER]
-        return self.frame_features(torch.cat(pooled, dim=-1), frame_mask)
+        pooled = {"body": self.body.temporal_features(body, mask).mean(2)}
+        wrists = {"left_hand": BODY_LEFT_WRIST, "right_hand": BODY_RIGHT_WRIST}
+        if self.hands == "separate":
+            # the hands share one chain but run through it one after the other, as in the
+            # release: in training each is normalised by its own batch statistics
+            for name, joint in wrists.items():
+                feats = self.hand.spatial_features(x[name], mask)
+                feats = feats + body[:, :, joint, None].detach()
+                pooled[name] = self.hand.temporal_features(feats, mask).mean(2)
+        else:  # one pass over both hands: one set of batch statistics for the two
+            two = None if mask is None else torch.cat([mask, mask])
+            feats = self.hand.spatial_features(torch.cat([x[n] for n in wrists]), two)
+            feats = feats + torch.cat([body[:, :, j, None] for j in wrists.values()]).detach()
+            pooled["left_hand"], pooled["right_hand"] = (
+                self.hand.temporal_features(feats, two).mean(2).chunk(2))
+        face = self.face.spatial_features(x["face"], mask) + body[:, :, BODY_NOSE, None].detach()
+        pooled["face"] = self.face.temporal_features(face, mask).mean(2)
+        return self.frame_features(torch.cat([pooled[n] for n in PART_ORDER], dim=-1),
+                                   frame_mask)
 
     def frame_features(self, feats: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
         """Concatenated part features (B, T, 4C) -> masked frame features (B, T, d_model)."""

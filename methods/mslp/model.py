@@ -128,7 +128,8 @@ class MSLPPretrainer(nn.Module):
         clip, and its confidence (B, T, V), which is 0 exactly where the point is not good."""
         enc = self.sign_encoder
         parts = part_features(batch.keypoints, batch.confidence, batch.valid, batch.frame_mask,
-                              enc.slices, enc.anchors, enc.conf_threshold, batch.affine)
+                              enc.slices, enc.anchors, enc.conf_threshold, batch.affine,
+                              enc.part_scale)
         feats = torch.cat([parts[name] for name in enc.slices], dim=2)
         return feats[..., :2], feats[..., 2]
 

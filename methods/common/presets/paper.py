@@ -3,11 +3,14 @@
 # Encoder: Uni-Sign's released pose encoder, its function shown equal to the release's by
 # tests/test_encoder_golden.py (methods/encoders/stgcn.py documents every value). The
 # harness's own switches keep the release's values here: padding="repeat" (the release's
-# batch padding), no temporal transformer (context.layers=0), dropout 0.
+# batch padding), no temporal transformer (context.layers=0), dropout 0, each hand through
+# the shared chain on its own (hands="separate"), trunc-normal(0.02) Linear layers
+# (init="release"), hands and face over the body size itself (part_scale=1.0).
 model = dict(
     encoder=dict(
         embed=64, spatial=[64, 128, 256], temporal=[256, 256, 256], kt=5, d_model=768,
         dropout=0.0, conf_threshold=0.3, max_hop=1, padding="repeat",
+        hands="separate", init="release", part_scale=1.0,
         context=dict(layers=0, heads=8, ff=3072, dropout=0.1),
     ),
     # Task heads (methods/heads/models.py); the release has none of these but Uni-Sign's
