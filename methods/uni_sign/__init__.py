@@ -52,7 +52,9 @@ What the paper leaves open, and what the harness chose (each a config switch und
   pre-training (``pretrain.epochs=0``) the tokenizer is trained on the fine-tuning targets
   (the class texts, the gloss vocabulary or the training sentences).
 - Schedule: the paper preset follows the release's scripts (``presets/paper.py`` names the
-  source of every value); the smoke preset is the harness's, small enough for 2 CPU cores.
+  source of every value); the smoke preset is the harness's, small enough for 2 CPU cores:
+  the LM learns at a quarter of the sign encoder's rate (``lr_scale``), and pre-training runs
+  long enough for the LM's loss to depend on the pose (six epochs; see the preset's comment).
   The RGB stage (stage 2, pose-guided fusion) is not part of this variant.
 - Grounding: after pre-training, the harness checks on held-out pairs that the LM's loss
   is lower with a clip's own text than with another clip's (``harness.cell.grounding``): an LM
