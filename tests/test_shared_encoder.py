@@ -161,3 +161,17 @@ def test_paper_keeps_the_releases_switches_and_smoke_departs_only_where_it_says(
         departs = {k: enc[k] for k in switches if enc[k] != defaults[k]}
         want = {} if preset == "paper" else {"hands": "joint", "init": "torch", "part_scale": 0.2}
         assert departs == want, preset
+
+
+@pytest.mark.parametrize(("key", "value"), [("hands", "both"), ("init", "xavier"),
+                                            ("part_scale", 0), ("part_scale", -0.2)])
+def test_a_bad_encoder_switch_is_one_config_error_before_a_cell_runs(key, value):
+    from harness.core.config import check
+    from harness.errors import ConfigError
+    from methods.encoders.stgcn import PartwiseSTGCN
+
+    enc = dict(resolve_config("scratch", "synth-islr", "smoke", [])["model"]["encoder"])
+    check("model.encoder", enc, PartwiseSTGCN.RULES)  # the preset's own values pass
+    enc[key] = value
+    with pytest.raises(ConfigError, match=f"model.encoder.{key}="):
+        check("model.encoder", enc, PartwiseSTGCN.RULES)

@@ -79,7 +79,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.core.config import Rule, choice
+from harness.core.config import Rule, choice, number
 from harness.core.layouts import BODY_LEFT_WRIST, BODY_NOSE, BODY_RIGHT_WRIST, Layout, get_layout
 from methods.common.dropout import Dropout
 
@@ -332,7 +332,8 @@ class PartwiseSTGCN(nn.Module):
     compile_unit = True
     #: What ``model.encoder`` values must be, checked before a cell runs.
     RULES: ClassVar[dict[str, Rule]] = {"padding": choice(*PADDING), "hands": choice(*HANDS),
-                                        "init": choice(*INIT)}
+                                        "init": choice(*INIT),
+                                        "part_scale": number(0, low_open=True)}
 
     def __init__(self, layout: str = "coco_wholebody_133", embed: int = 64,
                  spatial: Sequence[int] = (64, 128, 256), temporal: Sequence[int] = (256, 256, 256),
