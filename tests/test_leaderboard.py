@@ -130,6 +130,37 @@ def test_stats_are_mean_sample_std_and_student_t_interval():
     assert Stat.of([5.0]) == Stat(5.0, None, None)
 
 
+def test_an_ablation_is_beyond_noise_only_where_the_seeds_and_the_clips_both_say_so():
+    from types import SimpleNamespace
+
+    from harness.analysis.leaderboard import Row, _seed_paired, _verdict
+
+    def row(seeds, top1):
+        return Row("islr", "b", "1", "s", "sigma", "h", headline=("top1",), seeds=seeds,
+                   values={"top1": top1})
+
+    full = row([0, 1, 2], [50.0, 60.0, 55.0])
+    # a constant -5 at every seed: the seed spread of either row (std 5) does not matter
+    steady = _seed_paired(row([0, 1, 2], [45.0, 55.0, 50.0]), full, "top1")
+    assert steady == (-5.0, -5.0)
+    # the same mean difference, scattered over the seeds, is within their noise
+    scattered = _seed_paired(row([0, 1, 2], [40.0, 62.0, 48.0]), full, "top1")
+    d = [-10.0, 2.0, -7.0]
+    half = T95(2) * statistics.stdev(d) / math.sqrt(3)
+    assert scattered == pytest.approx((statistics.fmean(d) - half, statistics.fmean(d) + half))
+    assert scattered[0] < 0 < scattered[1]
+    # seeds are paired by number; a seed the full config lacks is left out
+    assert _seed_paired(row([1, 2, 7], [55.0, 50.0, 0.0]), full, "top1") == (-5.0, -5.0)
+    assert _seed_paired(row([2, 7], [50.0, 0.0]), full, "top1") is None
+    sig, insig = SimpleNamespace(significant=lambda a: True), \
+        SimpleNamespace(significant=lambda a: False)
+    assert _verdict(sig, steady) == "beyond noise"
+    assert _verdict(insig, steady) == "within noise"  # the test set's noise can explain it
+    assert _verdict(sig, scattered) == "within noise"  # the seeds' noise can
+    assert _verdict(None, steady) == "beyond noise"  # no predictions: the seeds decide
+    assert _verdict(sig, None) == "too few seeds"
+
+
 def test_mlflow_source_reads_finished_runs_only(tracked):
     _, uri = tracked
     records = from_mlflow(uri)
@@ -182,8 +213,10 @@ def test_tables_show_exact_numbers_marks_and_order(tracked, tmp_path):
     assert "| NLA-SLR | rgb+pose | islr-topk | 61.26 | SLRT README | verified |" in main
     assert "99.00" not in page  # neither the failed run nor the dev number
     abl = v1.split("### Ablations of sigma on wlasl2000")[1].split("###")[0]
-    assert "| full | - | 3 | 62.00 ± 2.00 | - | - |" in abl
-    assert "| no pre-training | pretrain.epochs=0 | 1 † | 70.00 | +8.00 | < 0.002 |" in abl
+    assert "| full | - | 3 | 62.00 ± 2.00 | - | - | - | - |" in abl
+    # one seed: the clips' bootstrap alone cannot say the seeds would agree
+    assert ("| no pre-training | pretrain.epochs=0 | 1 † | 70.00 | +8.00 | < 0.002 | - | "
+            "too few seeds |") in abl
     eff = v1.split("### Label efficiency on wlasl2000")[1]
     assert "| 0.5 | 1 |" in eff
     assert "| scratch | - | 20.00 (1) | 52.00 ± 2.83 (2) |" in eff

@@ -28,9 +28,11 @@ with its method's full configuration, by a paired bootstrap over the test clips
 (``harness.analysis.significance``) where both have predictions, its p-value shown as ``p < 1/R``
 where none of the R resamples crossed zero. Below the main tables: ablation
 tables (configurations of a method that differ from its most common one by a switch the
-method declares in ``Method.ablations``) and label-efficiency tables (the same configuration
-at several ``data.train_fraction`` values). The pages hold no timestamps and are sorted, so
-regenerating them from the same cells changes no byte.
+method declares in ``Method.ablations``; each also with the Student's t interval of its
+per-seed differences from the full configuration, and a verdict, beyond noise only where
+that interval and the bootstrap both exclude no change) and label-efficiency tables (the
+same configuration at several ``data.train_fraction`` values). The pages hold no
+timestamps and are sorted, so regenerating them from the same cells changes no byte.
 """
 
 from __future__ import annotations
@@ -557,7 +559,8 @@ def _reported_only(reported: list[Reported], bench: str, metric: str, shown: lis
 
 
 def _ablation_tables(members: list[Row], main: str, resamples: int) -> list[str]:
-    """Per method with declared ablations in this table: each against the full config."""
+    """Per method with declared ablations in this table: each against the full config, with
+    both kinds of noise and what they say together (see :func:`_verdict`)."""
     lines = []
     for method in sorted({r.method for r in members if r.ablation}):
         full = next((r for r in members if r.method == method and not r.label), None)
@@ -566,16 +569,51 @@ def _ablation_tables(members: list[Row], main: str, resamples: int) -> list[str]
         ablated = sorted((r for r in members if r.method == method and r.ablation),
                          key=lambda r: r.ablation)
         lines += [f"### Ablations of {method} on {full.bench}", "",
-                  f"| ablation | switches | n | {main} | Δ vs full | paired p |",
-                  "|---|---|---|---|---|---|",
-                  f"| full | - | {_n(full)} | {_cell(full.stats[main])} | - | - |"]
+                  f"`Δ vs full`: the ablation's mean {main} minus the full configuration's. "
+                  "`paired p`: the paired bootstrap over the test clips (seeds averaged), "
+                  "the noise of sampling the test set. `seed-paired Δ 95% CI`: Student's t "
+                  "interval of the per-seed differences (ablation minus full at the same "
+                  "seed), the noise of training. `verdict`: `beyond noise` where p < 0.05 and "
+                  "the interval excludes 0, `within noise` where either does not, `too few "
+                  "seeds` under 2 shared seeds.", "",
+                  f"| ablation | switches | n | {main} | Δ vs full | paired p | "
+                  "seed-paired Δ 95% CI | verdict |",
+                  "|---|---|---|---|---|---|---|---|",
+                  f"| full | - | {_n(full)} | {_cell(full.stats[main])} | - | - | - | - |"]
         for r in ablated:
             cmp = _paired(r, full, main, resamples)
+            interval = _seed_paired(r, full, main)
             lines.append(f"| {r.ablation} | {r.label} | {_n(r)} | {_cell(r.stats[main])} | "
                          f"{r.stats[main].mean - full.stats[main].mean:+.2f} | "
-                         f"{cmp.p_text() if cmp else '-'} |")
+                         f"{cmp.p_text() if cmp else '-'} | "
+                         f"{f'[{interval[0]:+.2f}, {interval[1]:+.2f}]' if interval else '-'} | "
+                         f"{_verdict(cmp, interval)} |")
         lines.append("")
     return lines
+
+
+def _seed_paired(a: Row, b: Row, metric: str) -> tuple[float, float] | None:
+    """The 95% Student's t interval of ``a - b`` over the seeds both rows ran, each seed's
+    difference taken between the two runs of that seed; None under 2 shared seeds."""
+    va = dict(zip(a.seeds, a.values[metric], strict=True))
+    vb = dict(zip(b.seeds, b.values[metric], strict=True))
+    diffs = [va[s] - vb[s] for s in sorted(va.keys() & vb.keys())]
+    if len(diffs) < 2:
+        return None
+    stat = Stat.of(diffs)
+    assert stat.ci95 is not None
+    return stat.mean - stat.ci95, stat.mean + stat.ci95
+
+
+def _verdict(cmp: Any, interval: tuple[float, float] | None) -> str:
+    """Whether an ablation changed the result beyond both the test set's and the seeds'
+    noise: the paired bootstrap significant at 5% and the seed-paired interval excluding 0.
+    A missing bootstrap (no predictions on disk) leaves the interval to decide."""
+    if interval is None:
+        return "too few seeds"
+    seeds = interval[0] > 0 or interval[1] < 0
+    clips = cmp is None or cmp.significant(0.05)
+    return "beyond noise" if seeds and clips else "within noise"
 
 
 def _without_fraction(label: str) -> str:
