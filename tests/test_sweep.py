@@ -107,6 +107,7 @@ def test_shipped_specs_reproduce_the_experiment_scripts():
     ({"set": ["finetune.epoch=1"]}, "did you mean finetune.epochs?"),
     ({"bench_set": {"synth-slt": ["finetune.epochs=1"]}}, "not in benches"),
     ({"loader_workers": -1}, "loader_workers must be an integer >= 0"),
+    ({"parallel": 0}, "parallel must be a positive integer"),
 ])
 def test_bad_specs_fail_in_one_line_naming_the_file(harness, fields, message):
     base = {"name": "bad", "methods": ["scratch"], "benches": ["synth-islr"], "seeds": [0]}
@@ -155,9 +156,10 @@ def test_dry_run_lists_cells_and_submits_nothing(dry_run, tiny):
 
 @pytest.fixture(scope="module")
 def local_sweep(harness, tiny, dry_run):
-    """The tiny sweep through submitit's local executor, waited for."""
+    """The tiny sweep through submitit's local executor, one cell at a time, waited for."""
     spec, out = tiny
-    done = harness("sweep", str(spec), "--executor", "local", "--threads", "1")
+    done = harness("sweep", str(spec), "--executor", "local", "--threads", "1",
+                   "--parallel", "1")
     assert done.code == 0, done.err
     jobs = [json.loads(line)["job_id"] for line in (out / ".sweeps/tiny/submissions.jsonl").open()]
     ends = [out / ".sweeps/tiny/jobs" / f"{job}_0_result.pkl" for job in jobs]
@@ -187,6 +189,17 @@ def test_local_sweep_runs_every_cell_under_the_key_it_planned(harness, local_swe
     log = (out / ".sweeps/tiny/jobs" / f"{records[0]['job_id']}_0_log.out").read_text()
     assert f"code in {code}" in log
     assert results[0]["code"]["git_sha"]  # the snapshot keeps the provenance
+    # --parallel 1: both jobs started at once, but the second cell began only after the
+    # first one had finished, in the one slot
+    assert "at most 1 cells at once" in local_sweep.out
+    assert all(r["parallel"] == 1 for r in records)
+    spans = sorted((lines[0][:19], lines[-1][:19]) for lines in
+                   (p.read_text().splitlines() for p in out.glob("cells/*/*/*/log.txt")))
+    assert len(spans) == 2 and spans[0][1] <= spans[1][0], spans
+    jobs = [(out / ".sweeps/tiny/jobs" / f"{r['job_id']}_0_log.out").read_text()
+            for r in records]
+    assert all("waiting for one of 1 slots" in j and "slot 0 of 1" in j for j in jobs)
+    assert not list((out / ".sweeps/tiny/slots").glob("waiting-*"))
 
 
 @pytest.mark.slow
@@ -256,8 +269,38 @@ def test_requeue_after_preemption_carries_only_the_cell_arguments():
     job = CellJob()
     job.model_state = object()  # whatever a job held in memory is not carried over
     again = pickle.loads(pickle.dumps(job.checkpoint(opts)))
-    assert isinstance(again.function, CellJob) and vars(again.function) == {}
+    assert isinstance(again.function, CellJob)
+    assert vars(again.function) == {"slots": None, "parallel": None}
     assert again.args == (opts,) and again.kwargs == {}
+    limited = pickle.loads(pickle.dumps(CellJob("/x/slots", 2).checkpoint(opts)))
+    assert vars(limited.function) == {"slots": "/x/slots", "parallel": 2}  # waits again
+
+
+def test_one_of_n_slots_lets_the_next_process_in_only_when_one_is_free(tmp_path):
+    """The local executor's limit: a process waits, with its marker, while every slot is
+    held, and goes on once one is freed; a held slot is no file to clean up."""
+    import subprocess
+    import sys
+
+    from harness.io.locks import one_of
+
+    marker, done = tmp_path / "waiting-7", tmp_path / "done"
+    code = ("import pathlib, sys\nfrom harness.io.locks import one_of\n"
+            "p = pathlib.Path(sys.argv[1])\n"
+            "with one_of(p / 'slots', 2, marker=p / 'waiting-7', poll_s=0.05) as k:\n"
+            "    (p / 'done').write_text(str(k))\n")
+    with one_of(tmp_path / "slots", 2) as first, one_of(tmp_path / "slots", 2) as second:
+        assert {first, second} == {0, 1}
+        child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)])
+        deadline = time.time() + 60
+        while not marker.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # ten polls: all slots are held, so it still waits
+        assert marker.exists() and not done.exists()
+    assert child.wait(timeout=60) == 0
+    assert done.read_text() in ("0", "1") and not marker.exists()
+    with pytest.raises(ValueError, match="n must be >= 1"), one_of(tmp_path / "slots", 0):
+        pass
 
 
 def without_slurm() -> str:
@@ -290,6 +333,12 @@ def test_dry_run_prints_the_script_a_submission_sends_without_slurm_here(harness
     script = out.split("sbatch script:\n")[1].split("dry run: would submit 2 cells")[0]
     assert script.startswith("#!/bin/bash\n") and "#SBATCH --array=0-1%2\n" in script
     assert not (tmp_path / "out").exists()  # a dry run writes nothing
+    assert main([*argv, "--dry-run", "--parallel", "1"]) == 0  # Slurm's array limit
+    assert "#SBATCH --array=0-1%1\n" in capsys.readouterr().out
+    assert main([*argv, "--dry-run", "--executor", "local", "--parallel", "1"]) == 0
+    assert "at most 1 cells at once (the others wait for a slot)" in capsys.readouterr().out
+    assert main([*argv, "--dry-run", "--parallel", "0"]) == 2
+    assert "--parallel 0: expected a number of cells >= 1" in capsys.readouterr().err
 
     assert main(argv) == 2  # a submission needs Slurm: one line, nothing written
     err = capsys.readouterr().err

@@ -407,6 +407,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UserError(f"unexpected {args.spec!r}: use 'sweep SPEC' or 'sweep status SPEC'")
     if args.max is not None and args.max < 0:
         raise UserError(f"--max {args.max}: expected a number of cells >= 0")
+    if args.parallel is not None and args.parallel < 1:
+        raise UserError(f"--parallel {args.parallel}: expected a number of cells >= 1")
     path = args.spec if args.target == "status" else args.target
     spec = sweep.load_spec(path)
     root = Path(args.data_root) if args.data_root else None
@@ -423,15 +425,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"overrides of every cell: {' '.join(spec.set) or '-'}")
         print(sweep.table(states, spec, overrides=True), end="")
         params = sweep.executor_parameters(spec, args.executor, args.profile,
-                                           threads=args.threads)
+                                           threads=args.threads, parallel=args.parallel)
         print(f"executor {args.executor}, parameters: {json.dumps(params, sort_keys=True)}")
+        limit = args.parallel or spec.parallel
+        if args.executor == "local" and limit:
+            print(f"at most {limit} cells at once (the others wait for a slot)")
         if args.executor == "slurm" and todo:
             print("sbatch script:")
             print(sweep.sbatch_script(spec, params, len(todo)), end="")
         print(f"dry run: would submit {len(todo)} cells; nothing submitted")
         return 0
     done = sweep.submit(spec, args.executor, profile=args.profile, max_cells=args.max,
-                        data_root=root, tracking_uri=args.tracking_uri, threads=args.threads)
+                        data_root=root, tracking_uri=args.tracking_uri, threads=args.threads,
+                        parallel=args.parallel)
     sent = {s.key for s in done.submitted}
     finished = sum(s.state == "finished" for s in done.states if s.key not in sent)
     queued = sum(s.state in ("running", "pending") for s in done.states if s.key not in sent)
@@ -440,6 +446,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
           f"submitted to {args.executor}")
     if done.submitted and args.executor != "debug":
         print(f"executor parameters: {json.dumps(done.parameters, sort_keys=True)}")
+        limit = args.parallel or spec.parallel
+        if args.executor == "local" and limit:
+            print(f"at most {limit} cells at once; the others wait for a slot (state pending)")
     for s in done.submitted:  # the debug executor has run them already
         ran = f" {s.state}" + (f": {s.detail}" if s.detail else "")
         print(f"  {s.cell.method} {s.cell.bench} seed {s.cell.seed} {s.cell.label}".rstrip()
@@ -654,6 +663,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the cells, their keys and "
                    "states and the executor parameters; submit nothing")
     p.add_argument("--max", type=int, metavar="N", help="submit at most N cells")
+    p.add_argument("--parallel", type=int, metavar="N",
+                   help="run at most N cells at once (default: the spec's parallel, else "
+                        "all): Slurm's array parallelism, or slots on --executor local")
     _threads_option(p, "torch CPU threads per cell (default: the spec's)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
                                           "or sqlite under the spec's out)")

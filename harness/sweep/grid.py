@@ -20,6 +20,8 @@ names::
     threads: 2                      # torch CPU threads of each cell
     loader_workers: 4               # processes building each cell's batches (default 0:
                                     # a thread; pays where a GPU trains faster than it)
+    parallel: 2                     # at most this many cells at once (or --parallel N): the
+                                    # array's limit on Slurm, slots on --executor local
 
 Cells = seeds x benches x methods x variants x grid points. A cell's overrides are ``set``,
 then its benchmark's ``bench_set``, its method's ``method_set``, its variant's ``set``, then
@@ -30,7 +32,11 @@ its checkpoints. The key needs the benchmark's prepared data (its fingerprint): 
 benchmark is not prepared has its config hash but no key yet (state ``needs data``, with
 the command that prepares it), which a dry run shows and a submission refuses. Unfinished
 cells go out as one job array; each job runs one cell (``CellJob``) and on preemption or
-timeout requeues itself with its arguments only.
+timeout requeues itself with its arguments only. With ``parallel`` N the local executor still
+starts every job at once, but each waits (state ``pending``) for one of N slots
+(``<out>/.sweeps/<name>/slots/``) before it imports the model code, so a workstation runs N
+cells at a time; a job's wait counts against its ``timeout_min`` (24 h by default), after
+which it requeues and waits again.
 
 Bookkeeping lives in ``<out>/.sweeps/<name>/``: ``submissions.jsonl`` (one line per submitted
 cell: key, job id, time), ``jobs/`` (submitit's pickles and the jobs' logs) and
@@ -65,7 +71,8 @@ from harness.io.locks import file_lock
 
 EXECUTORS = ("slurm", "local", "debug")
 SPEC_KEYS = ("name", "methods", "benches", "seeds", "preset", "set", "grid", "variants",
-             "bench_set", "method_set", "out", "profile", "threads", "loader_workers")
+             "bench_set", "method_set", "out", "profile", "threads", "loader_workers",
+             "parallel")
 _VARIANT_KEYS = ("name", "set", "methods")
 _METHOD_SECTIONS = ("model", "finetune", "pretrain", "precision", "method")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -102,6 +109,7 @@ class SweepSpec:
     profile: str | None = None
     threads: int | None = None
     loader_workers: int = 0
+    parallel: int | None = None  # at most this many cells at once (None: no limit)
 
     @property
     def home(self) -> Path:
@@ -248,12 +256,14 @@ def load_spec(path: str | Path) -> SweepSpec:
     bench_set = _per_name(raw, "bench_set", benches, "benches", path)
     method_set = _per_name(raw, "method_set", methods, "methods", path)
     threads = raw.get("threads")
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool)
-                                or threads < 1):
+    if threads is not None and not _positive_int(threads):
         raise ConfigError(f"{path}: threads must be a positive integer")
     workers = raw.get("loader_workers", 0)
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
         raise ConfigError(f"{path}: loader_workers must be an integer >= 0")
+    parallel = raw.get("parallel")
+    if parallel is not None and not _positive_int(parallel):
+        raise ConfigError(f"{path}: parallel must be a positive integer (cells at once)")
     profile = raw.get("profile")
     if profile is not None and not isinstance(profile, str):
         raise ConfigError(f"{path}: profile must be the name or path of a cluster profile")
@@ -265,7 +275,11 @@ def load_spec(path: str | Path) -> SweepSpec:
                      grid={str(k): list(v) for k, v in grid.items()}, variants=variants,
                      bench_set=bench_set, method_set=method_set,
                      out=Path(out).expanduser().resolve(), profile=profile, threads=threads,
-                     loader_workers=workers)
+                     loader_workers=workers, parallel=parallel)
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _per_name(raw: dict[str, Any], key: str, names: list[str], what: str,
@@ -456,6 +470,8 @@ def _job_state(record: dict[str, Any], queue: dict[str, str] | None) -> tuple[st
         return "failed", record.get("error") or no_result
     paths = JobPaths(Path(record["folder"]), job_id, 0)
     if executor == "local" and _alive(job_id):
+        if (Path(record["folder"]).parent / "slots" / f"waiting-{job_id}").exists():
+            return "pending", f"process {job_id}, waiting for a slot (parallel)"
         return "running", f"process {job_id}"
     slurm_state = ""
     if executor == "slurm":
@@ -547,9 +563,12 @@ def status(spec: SweepSpec, data_root: Path | None = None) -> list[CellState]:
 
 def executor_parameters(spec: SweepSpec, executor: str, profile: str | None = None,
                         parameters: dict[str, Any] | None = None,
-                        threads: int | None = None) -> dict[str, Any]:
+                        threads: int | None = None,
+                        parallel: int | None = None) -> dict[str, Any]:
     """submitit AutoExecutor parameters: defaults, then the cluster profile (``profile`` or
-    the spec's), then ``parameters``; CPUs per task default to the cells' threads."""
+    the spec's), then ``parallel`` (or the spec's) as Slurm's array parallelism, then
+    ``parameters``; CPUs per task default to the cells' threads. (The local executor's
+    limit is not a submitit parameter: ``submit`` gives it to the jobs.)"""
     params: dict[str, Any] = {**_DEFAULT_PARAMETERS, "name": f"harness-{spec.name}"}
     name = profile or spec.profile
     if name and executor != "debug":
@@ -559,6 +578,8 @@ def executor_parameters(spec: SweepSpec, executor: str, profile: str | None = No
             raise UserError(f"cluster profile {name!r}: this checkout has no "
                             f"harness/sweep/slurm_profiles.py to read profiles with") from None
         params.update(slurm_profiles.executor_parameters(slurm_profiles.load_profile(name)))
+    if executor == "slurm" and (parallel or spec.parallel):
+        params["slurm_array_parallelism"] = parallel or spec.parallel
     params.update(parameters or {})
     if (threads or spec.threads) and "cpus_per_task" not in params:
         params["cpus_per_task"] = threads or spec.threads
@@ -598,9 +619,28 @@ def sbatch_script(spec: SweepSpec, parameters: dict[str, Any], n_cells: int) -> 
 
 
 class CellJob(Checkpointable):
-    """The callable each job runs: one cell through the runner."""
+    """The callable each job runs: one cell through the runner; with ``slots`` (a folder)
+    and ``parallel`` N, only once it holds one of N slots there (the local executor's limit
+    on cells at once)."""
+
+    def __init__(self, slots: str | None = None, parallel: int | None = None) -> None:
+        self.slots, self.parallel = slots, parallel
 
     def __call__(self, opts: RunOptions) -> dict[str, Any]:
+        if not (self.slots and self.parallel):
+            return self._run(opts)
+        from submitit import JobEnvironment
+
+        from harness.io.locks import one_of
+
+        folder = Path(self.slots)
+        marker = folder / f"waiting-{JobEnvironment().job_id}"
+        print(f"waiting for one of {self.parallel} slots in {folder}", flush=True)
+        with one_of(folder, self.parallel, marker=marker) as slot:
+            print(f"slot {slot} of {self.parallel}", flush=True)
+            return self._run(opts)
+
+    def _run(self, opts: RunOptions) -> dict[str, Any]:
         from harness.cell.runner import run_cell
         from harness.io.provenance import SOURCE_ROOT
         from harness.training.distributed import export_slurm_world
@@ -615,7 +655,7 @@ class CellJob(Checkpointable):
     def checkpoint(self, opts: RunOptions) -> DelayedSubmission:
         """On preemption or timeout: requeue a fresh job with the same arguments only; the
         cell resumes from the checkpoints in its folder (no model state is pickled)."""
-        return DelayedSubmission(type(self)(), opts)
+        return DelayedSubmission(type(self)(self.slots, self.parallel), opts)
 
 
 def _git(root: Path, *args: str) -> list[str] | None:
@@ -718,10 +758,11 @@ def to_submit(states: list[CellState], max_cells: int | None = None) -> list[Cel
 def submit(spec: SweepSpec, executor: str = "slurm", *, profile: str | None = None,
            parameters: dict[str, Any] | None = None, max_cells: int | None = None,
            data_root: Path | None = None, tracking_uri: str | None = None,
-           threads: int | None = None) -> Submission:
+           threads: int | None = None, parallel: int | None = None) -> Submission:
     """Submit the sweep's unfinished cells that no job is running or waiting for, as one
     job array (at most ``max_cells``), and record the submissions; ``parameters`` adds
-    submitit AutoExecutor parameters to the profile's."""
+    submitit AutoExecutor parameters to the profile's; ``parallel`` (or the spec's) bounds
+    the cells that run at once (Slurm's array parallelism, the local executor's slots)."""
     import submitit
     from submitit.core.utils import FailedJobError, FailedSubmissionError
 
@@ -731,7 +772,9 @@ def submit(spec: SweepSpec, executor: str = "slurm", *, profile: str | None = No
 
     if executor not in EXECUTORS:
         raise UserError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
-    params = executor_parameters(spec, executor, profile, parameters, threads)
+    if parallel is not None and not _positive_int(parallel):
+        raise UserError(f"--parallel {parallel}: expected a number of cells >= 1")
+    params = executor_parameters(spec, executor, profile, parameters, threads, parallel)
     states = status(spec, data_root)
     if missing := _unprepared(spec, states, data_root):
         raise DataError(missing)
@@ -758,13 +801,15 @@ def submit(spec: SweepSpec, executor: str = "slurm", *, profile: str | None = No
     except (NameError, AssertionError, ValueError, TypeError) as exc:
         raise ConfigError(f"executor parameters {params} for {executor}: "
                           f"{' '.join(str(exc).split())}") from None
+    limit = (parallel or spec.parallel) if executor == "local" else None
     with contextlib.ExitStack() as stack:
         code, done.code = (SOURCE_ROOT, f"{SOURCE_ROOT} (this process)") \
             if executor == "debug" else stack.enter_context(_code_snapshot(spec))
         if executor == "local":
             stack.enter_context(_detached_stdio(spec.jobs_dir / "local-controllers.log"))
         try:
-            jobs = pool.map_array(CellJob(), opts)
+            jobs = pool.map_array(CellJob(str(spec.home / "slots"), limit) if limit
+                                  else CellJob(), opts)
         except (FailedJobError, FailedSubmissionError) as exc:
             raise UserError(f"{executor} refused the job array: "
                             f"{_last_error_line(str(exc)) or exc}") from None
@@ -775,7 +820,7 @@ def submit(spec: SweepSpec, executor: str = "slurm", *, profile: str | None = No
                         "job_id": job.job_id, "executor": executor,
                         "folder": str(spec.jobs_dir), "method": s.cell.method,
                         "bench": s.cell.bench, "seed": s.cell.seed, "label": s.cell.label,
-                        "code": str(code)})
+                        "code": str(code), **({"parallel": limit} if limit else {})})
     if executor != "debug":
         _append_records(spec, records)
         return done
