@@ -133,7 +133,7 @@ def test_stats_are_mean_sample_std_and_student_t_interval():
 def test_an_ablation_is_beyond_noise_only_where_the_seeds_and_the_clips_both_say_so():
     from types import SimpleNamespace
 
-    from harness.analysis.leaderboard import Row, _seed_paired, _verdict
+    from harness.analysis.leaderboard import Row, ablation_verdict, seed_paired_interval
 
     def row(seeds, top1):
         return Row("islr", "b", "1", "s", "sigma", "h", headline=("top1",), seeds=seeds,
@@ -141,24 +141,24 @@ def test_an_ablation_is_beyond_noise_only_where_the_seeds_and_the_clips_both_say
 
     full = row([0, 1, 2], [50.0, 60.0, 55.0])
     # a constant -5 at every seed: the seed spread of either row (std 5) does not matter
-    steady = _seed_paired(row([0, 1, 2], [45.0, 55.0, 50.0]), full, "top1")
+    steady = seed_paired_interval(row([0, 1, 2], [45.0, 55.0, 50.0]), full, "top1")
     assert steady == (-5.0, -5.0)
     # the same mean difference, scattered over the seeds, is within their noise
-    scattered = _seed_paired(row([0, 1, 2], [40.0, 62.0, 48.0]), full, "top1")
+    scattered = seed_paired_interval(row([0, 1, 2], [40.0, 62.0, 48.0]), full, "top1")
     d = [-10.0, 2.0, -7.0]
     half = T95(2) * statistics.stdev(d) / math.sqrt(3)
     assert scattered == pytest.approx((statistics.fmean(d) - half, statistics.fmean(d) + half))
     assert scattered[0] < 0 < scattered[1]
     # seeds are paired by number; a seed the full config lacks is left out
-    assert _seed_paired(row([1, 2, 7], [55.0, 50.0, 0.0]), full, "top1") == (-5.0, -5.0)
-    assert _seed_paired(row([2, 7], [50.0, 0.0]), full, "top1") is None
+    assert seed_paired_interval(row([1, 2, 7], [55.0, 50.0, 0.0]), full, "top1") == (-5.0, -5.0)
+    assert seed_paired_interval(row([2, 7], [50.0, 0.0]), full, "top1") is None
     sig, insig = SimpleNamespace(significant=lambda a: True), \
         SimpleNamespace(significant=lambda a: False)
-    assert _verdict(sig, steady) == "beyond noise"
-    assert _verdict(insig, steady) == "within noise"  # the test set's noise can explain it
-    assert _verdict(sig, scattered) == "within noise"  # the seeds' noise can
-    assert _verdict(None, steady) == "beyond noise"  # no predictions: the seeds decide
-    assert _verdict(sig, None) == "too few seeds"
+    assert ablation_verdict(sig, steady) == "beyond noise"
+    assert ablation_verdict(insig, steady) == "within noise"  # the test set's noise can explain it
+    assert ablation_verdict(sig, scattered) == "within noise"  # the seeds' noise can
+    assert ablation_verdict(None, steady) == "beyond noise"  # no predictions: the seeds decide
+    assert ablation_verdict(sig, None) == "too few seeds"
 
 
 def test_mlflow_source_reads_finished_runs_only(tracked):

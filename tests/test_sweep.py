@@ -158,7 +158,7 @@ def test_dry_run_lists_cells_and_submits_nothing(dry_run, tiny):
 def local_sweep(harness, tiny, dry_run):
     """The tiny sweep through submitit's local executor, one cell at a time, waited for."""
     spec, out = tiny
-    done = harness("sweep", str(spec), "--executor", "local", "--threads", "1",
+    done = harness("sweep", str(spec), "--executor", "local", "--threads", "2",
                    "--parallel", "1")
     assert done.code == 0, done.err
     jobs = [json.loads(line)["job_id"] for line in (out / ".sweeps/tiny/submissions.jsonl").open()]

@@ -560,7 +560,7 @@ def _reported_only(reported: list[Reported], bench: str, metric: str, shown: lis
 
 def _ablation_tables(members: list[Row], main: str, resamples: int) -> list[str]:
     """Per method with declared ablations in this table: each against the full config, with
-    both kinds of noise and what they say together (see :func:`_verdict`)."""
+    both kinds of noise and what they say together (see :func:`ablation_verdict`)."""
     lines = []
     for method in sorted({r.method for r in members if r.ablation}):
         full = next((r for r in members if r.method == method and not r.label), None)
@@ -582,17 +582,17 @@ def _ablation_tables(members: list[Row], main: str, resamples: int) -> list[str]
                   f"| full | - | {_n(full)} | {_cell(full.stats[main])} | - | - | - | - |"]
         for r in ablated:
             cmp = _paired(r, full, main, resamples)
-            interval = _seed_paired(r, full, main)
+            interval = seed_paired_interval(r, full, main)
             lines.append(f"| {r.ablation} | {r.label} | {_n(r)} | {_cell(r.stats[main])} | "
                          f"{r.stats[main].mean - full.stats[main].mean:+.2f} | "
                          f"{cmp.p_text() if cmp else '-'} | "
                          f"{f'[{interval[0]:+.2f}, {interval[1]:+.2f}]' if interval else '-'} | "
-                         f"{_verdict(cmp, interval)} |")
+                         f"{ablation_verdict(cmp, interval)} |")
         lines.append("")
     return lines
 
 
-def _seed_paired(a: Row, b: Row, metric: str) -> tuple[float, float] | None:
+def seed_paired_interval(a: Row, b: Row, metric: str) -> tuple[float, float] | None:
     """The 95% Student's t interval of ``a - b`` over the seeds both rows ran, each seed's
     difference taken between the two runs of that seed; None under 2 shared seeds."""
     va = dict(zip(a.seeds, a.values[metric], strict=True))
@@ -605,7 +605,7 @@ def _seed_paired(a: Row, b: Row, metric: str) -> tuple[float, float] | None:
     return stat.mean - stat.ci95, stat.mean + stat.ci95
 
 
-def _verdict(cmp: Any, interval: tuple[float, float] | None) -> str:
+def ablation_verdict(cmp: Any, interval: tuple[float, float] | None) -> str:
     """Whether an ablation changed the result beyond both the test set's and the seeds'
     noise: the paired bootstrap significant at 5% and the seed-paired interval excluding 0.
     A missing bootstrap (no predictions on disk) leaves the interval to decide."""
