@@ -250,6 +250,37 @@ def test_slurm_array_is_bounded_and_queued_cells_are_not_sent_twice(harness, tmp
     assert len(spec.records.read_text().splitlines()) == 3
 
 
+def test_a_local_job_waiting_for_a_slot_is_pending_and_running_once_it_holds_one(harness,
+                                                                                 tmp_path):
+    import subprocess
+    import sys
+
+    spec = load_spec(write_spec(tmp_path / "p.yaml", name="p", methods=["scratch"],
+                                benches=["synth-islr"], seeds=[0], set=TINY,
+                                out=str(tmp_path / "out"), parallel=1))
+    assert spec.parallel == 1
+    (cell,) = expand(spec)
+    # a live process that says it is submitit's, as a local job's controller does
+    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "submitit"])
+    try:
+        spec.home.mkdir(parents=True)
+        spec.records.write_text(json.dumps({
+            "cell_key": cell_key(cell, harness.data), "job_id": str(job.pid),
+            "executor": "local", "folder": str(spec.jobs_dir)}) + "\n")
+        marker = spec.home / "slots" / f"waiting-{job.pid}"
+        marker.parent.mkdir()
+        marker.write_text("")
+        (state,) = status(spec, harness.data)
+        assert (state.state, state.job_id) == ("pending", str(job.pid))
+        assert "waiting for a slot" in state.detail
+        marker.unlink()  # it holds a slot now
+        (state,) = status(spec, harness.data)
+        assert state.state == "running"
+    finally:
+        job.kill()
+        job.wait()
+
+
 def test_debug_executor_runs_in_process_and_status_reports_the_failure(harness, tmp_path,
                                                                        monkeypatch):
     spec = load_spec(write_spec(tmp_path / "d.yaml", name="d", methods=["scratch"],
