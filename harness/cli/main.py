@@ -407,8 +407,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UserError(f"unexpected {args.spec!r}: use 'sweep SPEC' or 'sweep status SPEC'")
     if args.max is not None and args.max < 0:
         raise UserError(f"--max {args.max}: expected a number of cells >= 0")
-    if args.parallel is not None and args.parallel < 1:
-        raise UserError(f"--parallel {args.parallel}: expected a number of cells >= 1")
     path = args.spec if args.target == "status" else args.target
     spec = sweep.load_spec(path)
     root = Path(args.data_root) if args.data_root else None
@@ -427,8 +425,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         params = sweep.executor_parameters(spec, args.executor, args.profile,
                                            threads=args.threads, parallel=args.parallel)
         print(f"executor {args.executor}, parameters: {json.dumps(params, sort_keys=True)}")
-        limit = args.parallel or spec.parallel
-        if args.executor == "local" and limit:
+        if limit := sweep.local_slots(spec, args.executor, args.parallel):
             print(f"at most {limit} cells at once (the others wait for a slot)")
         if args.executor == "slurm" and todo:
             print("sbatch script:")
@@ -446,9 +443,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
           f"submitted to {args.executor}")
     if done.submitted and args.executor != "debug":
         print(f"executor parameters: {json.dumps(done.parameters, sort_keys=True)}")
-        limit = args.parallel or spec.parallel
-        if args.executor == "local" and limit:
-            print(f"at most {limit} cells at once; the others wait for a slot (state pending)")
+        if done.slots:
+            print(f"at most {done.slots} cells at once; the others wait for a slot "
+                  "(state pending)")
     for s in done.submitted:  # the debug executor has run them already
         ran = f" {s.state}" + (f": {s.detail}" if s.detail else "")
         print(f"  {s.cell.method} {s.cell.bench} seed {s.cell.seed} {s.cell.label}".rstrip()

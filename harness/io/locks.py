@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,9 +43,6 @@ def one_of(folder: Path, n: int, *, marker: Path | None = None,
     held. ``marker`` (when given) exists while this process waits, so that others can tell
     a waiting process from a working one. Yields the slot's number. Like ``file_lock``, a
     slot goes with its process: a killed holder frees it."""
-    import os
-    import time
-
     if n < 1:
         raise ValueError(f"one_of: n must be >= 1, got {n}")
     folder.mkdir(parents=True, exist_ok=True)

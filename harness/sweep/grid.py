@@ -568,7 +568,9 @@ def executor_parameters(spec: SweepSpec, executor: str, profile: str | None = No
     """submitit AutoExecutor parameters: defaults, then the cluster profile (``profile`` or
     the spec's), then ``parallel`` (or the spec's) as Slurm's array parallelism, then
     ``parameters``; CPUs per task default to the cells' threads. (The local executor's
-    limit is not a submitit parameter: ``submit`` gives it to the jobs.)"""
+    limit is not a submitit parameter: ``submit`` gives it to the jobs, see ``local_slots``.)"""
+    if parallel is not None and not _positive_int(parallel):
+        raise UserError(f"--parallel {parallel}: expected a number of cells >= 1")
     params: dict[str, Any] = {**_DEFAULT_PARAMETERS, "name": f"harness-{spec.name}"}
     name = profile or spec.profile
     if name and executor != "debug":
@@ -584,6 +586,12 @@ def executor_parameters(spec: SweepSpec, executor: str, profile: str | None = No
     if (threads or spec.threads) and "cpus_per_task" not in params:
         params["cpus_per_task"] = threads or spec.threads
     return params
+
+
+def local_slots(spec: SweepSpec, executor: str, parallel: int | None = None) -> int | None:
+    """How many cells the local executor runs at once: ``parallel``, else the spec's; None
+    for no limit, and for the other executors (Slurm takes it as a submitit parameter)."""
+    return (parallel or spec.parallel) if executor == "local" else None
 
 
 class _SlurmScripts(SlurmExecutor):
@@ -746,6 +754,7 @@ class Submission:
     executor: str
     parameters: dict[str, Any]
     code: str = ""
+    slots: int | None = None  # the local executor's cells at once (None: no limit)
 
 
 def to_submit(states: list[CellState], max_cells: int | None = None) -> list[CellState]:
@@ -772,14 +781,13 @@ def submit(spec: SweepSpec, executor: str = "slurm", *, profile: str | None = No
 
     if executor not in EXECUTORS:
         raise UserError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
-    if parallel is not None and not _positive_int(parallel):
-        raise UserError(f"--parallel {parallel}: expected a number of cells >= 1")
     params = executor_parameters(spec, executor, profile, parameters, threads, parallel)
     states = status(spec, data_root)
     if missing := _unprepared(spec, states, data_root):
         raise DataError(missing)
     todo = to_submit(states, max_cells)
-    done = Submission(states, todo, executor, params)
+    limit = local_slots(spec, executor, parallel)
+    done = Submission(states, todo, executor, params, slots=limit)
     if not todo:
         return done
     if executor == "slurm" and (absent := [c for c in ("srun", "sbatch")
@@ -801,7 +809,6 @@ def submit(spec: SweepSpec, executor: str = "slurm", *, profile: str | None = No
     except (NameError, AssertionError, ValueError, TypeError) as exc:
         raise ConfigError(f"executor parameters {params} for {executor}: "
                           f"{' '.join(str(exc).split())}") from None
-    limit = (parallel or spec.parallel) if executor == "local" else None
     with contextlib.ExitStack() as stack:
         code, done.code = (SOURCE_ROOT, f"{SOURCE_ROOT} (this process)") \
             if executor == "debug" else stack.enter_context(_code_snapshot(spec))
